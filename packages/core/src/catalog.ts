@@ -1,0 +1,371 @@
+/**
+ * The metric catalog: every metric bizmon exports, letter for letter as the product contract
+ * (CONTRACT.md §4) names it. Instruments are created from these specs and nowhere else; the
+ * README's metric table, the tests, the alert rules and the dashboards are checked against it.
+ */
+
+/** Prometheus metric type of a catalog entry. */
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/** The package that records a metric (where it comes from, for docs and dashboards). */
+export type MetricArea = 'http' | 'db' | 'cache' | 'business' | 'bizmon';
+
+/** One metric: its exposed name, type, help text, unit, label names and buckets. */
+export interface MetricSpec<
+  N extends string = string,
+  L extends readonly string[] = readonly string[],
+  T extends MetricType = MetricType,
+> {
+  /** The exact name on `/metrics` (counters already end in `_total`). */
+  readonly name: N;
+  readonly type: T;
+  /** HELP text. */
+  readonly help: string;
+  /** UCUM unit for OTLP (`s`, `By`, `1`, `{request}`); never appended to the Prometheus name. */
+  readonly unit: string;
+  /** Label names in exposition order. */
+  readonly labelNames: L;
+  /** Explicit upper bounds for histograms (`+Inf` is implied). */
+  readonly buckets?: readonly number[];
+  readonly area: MetricArea;
+  /**
+   * Gauges only: export no sample until a value is known (a hit rate with no traffic, Redis
+   * memory before the first INFO). Other unlabelled gauges and counters export 0 from the start
+   * so that the first change is visible to `rate()` and alerts.
+   */
+  readonly absentUntilSet?: boolean;
+}
+
+function spec<const N extends string, const L extends readonly string[], const T extends MetricType>(
+  s: MetricSpec<N, L, T>,
+): MetricSpec<N, L, T> {
+  return Object.freeze(s);
+}
+
+const HTTP_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+const DB_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1] as const;
+const CACHE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
+const AI_TASK_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1200] as const;
+const CREDITS_BUCKETS = [0, 10, 50, 100, 500, 1000, 5000] as const;
+
+/** Every metric, keyed by its exposed name. */
+export const catalog = {
+  // HTTP
+  http_requests_total: spec({
+    name: 'http_requests_total',
+    type: 'counter',
+    help: 'HTTP requests served, by method, endpoint template, status code and user role.',
+    unit: '{request}',
+    labelNames: ['method', 'endpoint', 'status_code', 'user_role'],
+    area: 'http',
+  }),
+  http_request_duration_seconds: spec({
+    name: 'http_request_duration_seconds',
+    type: 'histogram',
+    help: 'HTTP request duration in seconds, by method and endpoint template.',
+    unit: 's',
+    labelNames: ['method', 'endpoint'],
+    buckets: HTTP_BUCKETS,
+    area: 'http',
+  }),
+  http_concurrent_connections: spec({
+    name: 'http_concurrent_connections',
+    type: 'gauge',
+    help: 'HTTP requests in flight in this process.',
+    unit: '{request}',
+    labelNames: [],
+    area: 'http',
+  }),
+
+  // PostgreSQL
+  db_query_duration_seconds: spec({
+    name: 'db_query_duration_seconds',
+    type: 'histogram',
+    help: 'Database query duration in seconds, by first table and operation.',
+    unit: 's',
+    labelNames: ['table', 'operation'],
+    buckets: DB_BUCKETS,
+    area: 'db',
+  }),
+  db_connection_pool_size: spec({
+    name: 'db_connection_pool_size',
+    type: 'gauge',
+    help: 'Maximum connections of the database pool.',
+    unit: '{connection}',
+    labelNames: ['pool'],
+    area: 'db',
+  }),
+  db_connection_pool_usage: spec({
+    name: 'db_connection_pool_usage',
+    type: 'gauge',
+    help: 'Connections checked out of the database pool.',
+    unit: '{connection}',
+    labelNames: ['pool'],
+    area: 'db',
+  }),
+  db_slow_queries_total: spec({
+    name: 'db_slow_queries_total',
+    type: 'counter',
+    help: 'Queries at or over the slow-query threshold (BIZMON_DB_SLOW_QUERY_MS).',
+    unit: '{query}',
+    labelNames: ['table', 'operation'],
+    area: 'db',
+  }),
+  db_deadlocks_total: spec({
+    name: 'db_deadlocks_total',
+    type: 'counter',
+    help: 'Queries that failed with a deadlock (SQLSTATE 40P01).',
+    unit: '{query}',
+    labelNames: [],
+    area: 'db',
+  }),
+
+  // Cache
+  cache_operations_total: spec({
+    name: 'cache_operations_total',
+    type: 'counter',
+    help: 'Cache operations by operation (get/set/delete/other) and result (hit/miss/success/error).',
+    unit: '{operation}',
+    labelNames: ['operation', 'result'],
+    area: 'cache',
+  }),
+  cache_hit_rate: spec({
+    name: 'cache_hit_rate',
+    absentUntilSet: true,
+    type: 'gauge',
+    help: 'Cache hits / (hits + misses) over the last 5 minutes; absent when idle.',
+    unit: '1',
+    labelNames: [],
+    area: 'cache',
+  }),
+  cache_operation_duration_seconds: spec({
+    name: 'cache_operation_duration_seconds',
+    type: 'histogram',
+    help: 'Cache operation duration in seconds, by operation.',
+    unit: 's',
+    labelNames: ['operation'],
+    buckets: CACHE_BUCKETS,
+    area: 'cache',
+  }),
+  cache_size_bytes: spec({
+    name: 'cache_size_bytes',
+    absentUntilSet: true,
+    type: 'gauge',
+    help: 'Memory used by the cache in bytes (Redis used_memory, or the in-process cache size).',
+    unit: 'By',
+    labelNames: [],
+    area: 'cache',
+  }),
+  redis_memory_usage_ratio: spec({
+    name: 'redis_memory_usage_ratio',
+    absentUntilSet: true,
+    type: 'gauge',
+    help: 'Redis used_memory / maxmemory (total_system_memory when maxmemory is 0).',
+    unit: '1',
+    labelNames: [],
+    area: 'cache',
+  }),
+
+  // Business: AI tasks
+  ai_tasks_total: spec({
+    name: 'ai_tasks_total',
+    type: 'counter',
+    help: 'AI tasks by service and status (pending when submitted, then success or failed).',
+    unit: '{task}',
+    labelNames: ['service', 'status', 'user_role'],
+    area: 'business',
+  }),
+  ai_tasks_submitted_total: spec({
+    name: 'ai_tasks_submitted_total',
+    type: 'counter',
+    help: 'AI tasks submitted, by service.',
+    unit: '{task}',
+    labelNames: ['service'],
+    area: 'business',
+  }),
+  ai_task_duration_seconds: spec({
+    name: 'ai_task_duration_seconds',
+    type: 'histogram',
+    help: 'AI task processing time in seconds, by service and mode.',
+    unit: 's',
+    labelNames: ['service', 'mode'],
+    buckets: AI_TASK_BUCKETS,
+    area: 'business',
+  }),
+  ai_service_failures_total: spec({
+    name: 'ai_service_failures_total',
+    type: 'counter',
+    help: 'AI service call failures, by service and error type.',
+    unit: '{failure}',
+    labelNames: ['service', 'error_type'],
+    area: 'business',
+  }),
+
+  // Business: credits
+  credits_operations_total: spec({
+    name: 'credits_operations_total',
+    type: 'counter',
+    help: 'Credits operations (consume/refund/purchase), by user role.',
+    unit: '{operation}',
+    labelNames: ['operation', 'user_role'],
+    area: 'business',
+  }),
+  credits_consumed_total: spec({
+    name: 'credits_consumed_total',
+    type: 'counter',
+    help: 'Credits spent, by user role.',
+    unit: '{credit}',
+    labelNames: ['user_role'],
+    area: 'business',
+  }),
+  credits_purchased_total: spec({
+    name: 'credits_purchased_total',
+    type: 'counter',
+    help: 'Credits bought (top-ups), by user role.',
+    unit: '{credit}',
+    labelNames: ['user_role'],
+    area: 'business',
+  }),
+  user_credits_balance: spec({
+    name: 'user_credits_balance',
+    type: 'histogram',
+    help: 'User credit balance observed after a consume operation.',
+    unit: '{credit}',
+    labelNames: [],
+    buckets: CREDITS_BUCKETS,
+    area: 'business',
+  }),
+
+  // Business: users
+  active_users_current: spec({
+    name: 'active_users_current',
+    type: 'gauge',
+    help: 'Distinct users active in the last 5 minutes.',
+    unit: '{user}',
+    labelNames: [],
+    area: 'business',
+  }),
+  daily_active_users: spec({
+    name: 'daily_active_users',
+    type: 'gauge',
+    help: 'Distinct users active today (BIZMON_TIMEZONE).',
+    unit: '{user}',
+    labelNames: [],
+    area: 'business',
+  }),
+  monthly_active_users: spec({
+    name: 'monthly_active_users',
+    type: 'gauge',
+    help: 'Distinct users active in the last 30 days.',
+    unit: '{user}',
+    labelNames: [],
+    area: 'business',
+  }),
+  new_users_registered_total: spec({
+    name: 'new_users_registered_total',
+    type: 'counter',
+    help: 'Users registered.',
+    unit: '{user}',
+    labelNames: [],
+    area: 'business',
+  }),
+  user_retention_rate: spec({
+    name: 'user_retention_rate',
+    type: 'gauge',
+    help: 'Share of a registration cohort (d1, d7, d30 ago) active today.',
+    unit: '1',
+    labelNames: ['period'],
+    area: 'business',
+  }),
+  credit_conversion_rate: spec({
+    name: 'credit_conversion_rate',
+    absentUntilSet: true,
+    type: 'gauge',
+    help: 'Distinct purchasers today / daily active users.',
+    unit: '1',
+    labelNames: [],
+    area: 'business',
+  }),
+
+  // Business: errors and security
+  application_errors_total: spec({
+    name: 'application_errors_total',
+    type: 'counter',
+    help: 'Application errors, by error type (class name) and component.',
+    unit: '{error}',
+    labelNames: ['error_type', 'component'],
+    area: 'business',
+  }),
+  payment_failures_total: spec({
+    name: 'payment_failures_total',
+    type: 'counter',
+    help: 'Payment processing failures, by provider and reason.',
+    unit: '{failure}',
+    labelNames: ['provider', 'reason'],
+    area: 'business',
+  }),
+  file_upload_failures_total: spec({
+    name: 'file_upload_failures_total',
+    type: 'counter',
+    help: 'File upload failures, by reason.',
+    unit: '{failure}',
+    labelNames: ['reason'],
+    area: 'business',
+  }),
+  security_events_total: spec({
+    name: 'security_events_total',
+    type: 'counter',
+    help: 'Security events, by event type and severity.',
+    unit: '{event}',
+    labelNames: ['event_type', 'severity'],
+    area: 'business',
+  }),
+  login_failures_total: spec({
+    name: 'login_failures_total',
+    type: 'counter',
+    help: 'Failed logins, by reason.',
+    unit: '{event}',
+    labelNames: ['reason'],
+    area: 'business',
+  }),
+  api_abuse_detected_total: spec({
+    name: 'api_abuse_detected_total',
+    type: 'counter',
+    help: 'API abuse detections, by rule.',
+    unit: '{event}',
+    labelNames: ['rule'],
+    area: 'business',
+  }),
+  suspicious_access_patterns_total: spec({
+    name: 'suspicious_access_patterns_total',
+    type: 'counter',
+    help: 'Suspicious access patterns detected, by pattern.',
+    unit: '{event}',
+    labelNames: ['pattern'],
+    area: 'business',
+  }),
+  system_info: spec({
+    name: 'system_info',
+    type: 'gauge',
+    help: 'Constant 1, labelled with the service and runtime versions.',
+    unit: '1',
+    labelNames: ['service_name', 'service_version', 'node_version', 'bizmon_version'],
+    area: 'business',
+  }),
+
+  // bizmon's own health
+  bizmon_dropped_measurements_total: spec({
+    name: 'bizmon_dropped_measurements_total',
+    type: 'counter',
+    help: 'Measurements bizmon refused (bad label value or number), by metric and reason.',
+    unit: '{measurement}',
+    labelNames: ['metric', 'reason'],
+    area: 'bizmon',
+  }),
+} as const;
+
+/** Name of a catalog metric. */
+export type MetricName = keyof typeof catalog;
+
+/** All catalog specs, in catalog order. */
+export const catalogSpecs: readonly MetricSpec[] = Object.values(catalog);

@@ -1,0 +1,93 @@
+import { state } from './state';
+
+/** What a health check reports. */
+export interface HealthCheckResult {
+  healthy: boolean;
+  message: string;
+}
+
+/** A health check: returns a result, a boolean, or throws (unhealthy with the error's message). */
+export type HealthCheck = () =>
+  | HealthCheckResult
+  | boolean
+  | Promise<HealthCheckResult | boolean>;
+
+/** Options of registerHealthCheck. */
+export interface HealthCheckOptions {
+  /** A check still running after this many milliseconds counts as unhealthy. Default 2000. */
+  timeoutMs?: number;
+}
+
+/** @internal */
+export interface HealthCheckEntry {
+  check: HealthCheck;
+  timeoutMs: number;
+}
+
+/** The `/health` answer. */
+export interface HealthReport {
+  status: 'healthy' | 'unhealthy';
+  timestamp: string;
+  checks: Record<string, HealthCheckResult>;
+}
+
+/** Checks always present in the report; "not configured" (healthy) until something registers them. */
+export const STANDARD_HEALTH_CHECKS = ['database', 'redis', 'ai_services'] as const;
+
+export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * Registers (or replaces) the check `name`. Returns a function that removes it.
+ */
+export function registerHealthCheck(
+  name: string,
+  check: HealthCheck,
+  options: HealthCheckOptions = {},
+): () => void {
+  const entry: HealthCheckEntry = {
+    check,
+    timeoutMs: options.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+  };
+  state.healthChecks.set(name, entry);
+  return () => {
+    if (state.healthChecks.get(name) === entry) state.healthChecks.delete(name);
+  };
+}
+
+async function runOne(entry: HealthCheckEntry): Promise<HealthCheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<HealthCheckResult>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ healthy: false, message: `timed out after ${entry.timeoutMs} ms` }),
+      entry.timeoutMs,
+    );
+  });
+  try {
+    const outcome = Promise.resolve()
+      .then(entry.check)
+      .then(
+        (r): HealthCheckResult =>
+          typeof r === 'boolean'
+            ? { healthy: r, message: r ? 'ok' : 'unhealthy' }
+            : { healthy: r?.healthy === true, message: String(r?.message ?? '') },
+        (err: unknown): HealthCheckResult => ({
+          healthy: false,
+          message: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    return await Promise.race([outcome, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every check concurrently, each within its timeout. */
+export async function runHealthChecks(): Promise<HealthReport> {
+  const checks: Record<string, HealthCheckResult> = {};
+  for (const name of STANDARD_HEALTH_CHECKS) checks[name] = { healthy: true, message: 'not configured' };
+  const entries = [...state.healthChecks];
+  const results = await Promise.all(entries.map(([, entry]) => runOne(entry)));
+  entries.forEach(([name], i) => (checks[name] = results[i]!));
+  const healthy = Object.values(checks).every((c) => c.healthy);
+  return { status: healthy ? 'healthy' : 'unhealthy', timestamp: new Date().toISOString(), checks };
+}

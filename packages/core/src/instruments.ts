@@ -1,0 +1,44 @@
+import { catalog, type MetricSpec, type MetricName } from './catalog';
+import { CounterFamily, GaugeFamily, HistogramFamily, setDropHook } from './registry';
+import { state } from './state';
+
+/** The family type a catalog spec produces. */
+export type FamilyFor<S> =
+  S extends MetricSpec<string, infer L, 'counter'>
+    ? CounterFamily<L>
+    : S extends MetricSpec<string, infer L, 'gauge'>
+      ? GaugeFamily<L>
+      : S extends MetricSpec<string, infer L, 'histogram'>
+        ? HistogramFamily<L>
+        : never;
+
+/** Every catalog metric's family, keyed by metric name. */
+export type Instruments = { readonly [K in MetricName]: FamilyFor<(typeof catalog)[K]> };
+
+function familyFor(spec: MetricSpec): CounterFamily | GaugeFamily | HistogramFamily {
+  const existing = state.families.get(spec.name);
+  if (existing) return existing as CounterFamily | GaugeFamily | HistogramFamily;
+  const created =
+    spec.type === 'counter'
+      ? new CounterFamily(spec)
+      : spec.type === 'gauge'
+        ? new GaugeFamily(spec)
+        : new HistogramFamily(spec);
+  state.families.set(spec.name, created);
+  return created;
+}
+
+/**
+ * The instruments, created once from the catalog (and shared with any other copy of
+ * @bizmon/core in the process). Every package records through these.
+ */
+export const instruments: Instruments = Object.freeze(
+  Object.fromEntries(Object.values(catalog).map((spec) => [spec.name, familyFor(spec)])),
+) as unknown as Instruments;
+
+setDropHook((metric, reason) => instruments.bizmon_dropped_measurements_total.labels(metric, reason).add(1));
+
+/** Iterates the families in catalog order. */
+export function allFamilies(): (CounterFamily | GaugeFamily | HistogramFamily)[] {
+  return Object.values(instruments) as (CounterFamily | GaugeFamily | HistogramFamily)[];
+}

@@ -1,0 +1,18 @@
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { BizmonConfig } from './config';
+
+/**
+ * What a bizmon package contributes to start(): OpenTelemetry instrumentations to register
+ * before the app loads its libraries, and work to start and stop with the exporter.
+ * @bizmon/node runs every plugin; a plugin that throws is logged and skipped.
+ */
+export interface BizmonPlugin {
+  /** Short name used in logs (`http`, `pg`, `ioredis`). */
+  readonly name: string;
+  /** Instrumentations to register; called synchronously, before any app module loads. */
+  instrumentations?(config: BizmonConfig): Instrumentation[];
+  /** Called once the exporter is up. */
+  start?(config: BizmonConfig): void | Promise<void>;
+  /** Called by shutdown(). */
+  shutdown?(): void | Promise<void>;
+}

@@ -1,0 +1,124 @@
+import { ValueType, type HrTime } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { allFamilies } from './instruments';
+import { CounterFamily, GaugeFamily } from './registry';
+import { state } from './state';
+import { warnRateLimited } from './log';
+
+/** Instrumentation scope name of bizmon's metrics. */
+export const SCOPE_NAME = 'bizmon';
+
+/** A collect callback still running after this long is abandoned for this collection. */
+const CALLBACK_TIMEOUT_MS = 1000;
+
+/**
+ * Registers `fn` to run before each collection (for gauges read from elsewhere, such as Redis
+ * INFO). Errors and time-outs are logged, never thrown. Returns a function that removes it.
+ */
+export function onCollect(fn: () => void | Promise<void>): () => void {
+  state.collectCallbacks.add(fn);
+  return () => state.collectCallbacks.delete(fn);
+}
+
+async function runCollectCallbacks(): Promise<void> {
+  if (state.collectCallbacks.size === 0) return;
+  await Promise.all(
+    [...state.collectCallbacks].map(async (fn) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          Promise.resolve().then(fn),
+          new Promise((resolve) => (timer = setTimeout(resolve, CALLBACK_TIMEOUT_MS))),
+        ]);
+      } catch (err) {
+        warnRateLimited('collect-callback', `a collect callback failed: ${(err as Error)?.message ?? String(err)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+}
+
+/**
+ * Hands bizmon's series to OpenTelemetry metric readers (the Prometheus exporter, OTLP) as a
+ * MetricProducer, so they are collected and exported with the SDK's own metrics.
+ */
+export class BizmonMetricProducer implements MetricProducer {
+  private readonly startTime: HrTime = millisToHrTime(Date.now());
+
+  constructor(private readonly version: string) {}
+
+  async collect(): Promise<CollectionResult> {
+    await runCollectCallbacks();
+    const endTime = millisToHrTime(Date.now());
+    const startTime = this.startTime;
+    const metrics: MetricData[] = [];
+    for (const family of allFamilies()) {
+      const { spec } = family;
+      const descriptor = { name: spec.name, description: spec.help, unit: spec.unit, valueType: ValueType.DOUBLE };
+      if (family instanceof CounterFamily) {
+        if (spec.labelNames.length === 0) family.labels();
+        const dataPoints: DataPoint<number>[] = [];
+        family.forEach((s) => dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value }));
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.SUM,
+          isMonotonic: true,
+          dataPoints,
+        });
+      } else if (family instanceof GaugeFamily) {
+        if (spec.labelNames.length === 0) family.labels();
+        const dataPoints: DataPoint<number>[] = [];
+        family.forEach((s) => {
+          if (s.hasValue) dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value });
+        });
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.GAUGE,
+          dataPoints,
+        });
+      } else {
+        const boundaries = [...family.boundaries];
+        const dataPoints: DataPoint<Histogram>[] = [];
+        family.forEach((s) =>
+          dataPoints.push({
+            startTime,
+            endTime,
+            attributes: s.attributes,
+            value: {
+              buckets: { boundaries, counts: [...s.counts] },
+              sum: s.sum,
+              count: s.count,
+              ...(s.count > 0 ? { min: s.min, max: s.max } : {}),
+            },
+          }),
+        );
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.HISTOGRAM,
+          dataPoints,
+        });
+      }
+    }
+    return {
+      resourceMetrics: {
+        resource: emptyResource(),
+        scopeMetrics: [{ scope: { name: SCOPE_NAME, version: this.version }, metrics }],
+      },
+      errors: [],
+    };
+  }
+}

@@ -1,0 +1,326 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { MetricSpec } from './catalog';
+import { state } from './state';
+import { warnRateLimited } from './log';
+
+/**
+ * bizmon's metric storage. Why not the OpenTelemetry API's instruments directly: its `add()`
+ * sorts and hashes the attribute object on every call (~2 µs), and its cardinality limit bounds
+ * each collection, not memory. Here a labelled series is found by walking a small tree of Maps
+ * keyed by label value — no string building, no allocation once the series exists — and a
+ * metric never holds more than the cardinality limit. The OpenTelemetry SDK still collects and
+ * exports everything (see producer.ts), so Prometheus and OTLP readers see these series.
+ */
+
+/** Label value every label of the overflow series carries once a metric is at its limit. */
+export const OVERFLOW_LABEL_VALUE = '__overflow__';
+
+/** Longest label value accepted; longer values are dropped, not truncated into a new series. */
+export const MAX_LABEL_VALUE_LENGTH = 256;
+
+/** Why a measurement was refused (the `reason` label of bizmon_dropped_measurements_total). */
+export type DropReason = 'invalid_value' | 'invalid_label_value';
+
+/** Tuple of label values matching a spec's label names. */
+export type LabelValues<L extends readonly string[]> = { [K in keyof L]: string };
+
+/** Common part of every series. */
+export interface SeriesBase {
+  /** Label values in the spec's label order. */
+  readonly labelValues: readonly string[];
+  /** The same as an attribute object keyed by label name (built once per series). */
+  readonly attributes: Attributes;
+}
+
+type Node<S> = Map<unknown, Node<S> | S>;
+
+let dropHook: ((metric: string, reason: DropReason, detail: string) => void) | undefined;
+
+/** Records a refused measurement: counted, and warned about at most once a minute per reason. */
+export function reportDrop(metric: string, reason: DropReason, detail: string): void {
+  dropHook?.(metric, reason, detail);
+  warnRateLimited(
+    `drop:${metric}:${reason}`,
+    `dropped a measurement of ${metric} (${reason}: ${detail}); counted in bizmon_dropped_measurements_total`,
+  );
+}
+
+/** @internal Wired by instruments.ts to the bizmon_dropped_measurements_total counter. */
+export function setDropHook(hook: typeof dropHook): void {
+  dropHook = hook;
+}
+
+function describeLabel(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `label value of type ${value === null ? 'null' : typeof value}`;
+  if (value.length === 0) return 'empty label value';
+  if (value.length > MAX_LABEL_VALUE_LENGTH)
+    return `label value of ${value.length} characters (limit ${MAX_LABEL_VALUE_LENGTH})`;
+  if (!value.isWellFormed()) return 'label value that is not well-formed Unicode';
+  return undefined;
+}
+
+/** A metric family: the series of one catalog metric. */
+export abstract class Family<S extends SeriesBase, L extends readonly string[] = readonly string[]> {
+  readonly spec: MetricSpec<string, L>;
+  private readonly arity: number;
+  private readonly root: Node<S> = new Map();
+  private unlabelled: S | undefined;
+  private overflow: S | undefined;
+  private count = 0;
+  /** Shared no-op series returned while recording is off or for refused label values. */
+  protected abstract readonly noop: S;
+
+  constructor(spec: MetricSpec<string, L>) {
+    this.spec = spec;
+    this.arity = spec.labelNames.length;
+  }
+
+  protected abstract createSeries(labelValues: readonly string[], attributes: Attributes): S;
+
+  /** Number of series held (at most the cardinality limit). */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * The series for these label values, created on first use. Never throws: a bad value returns
+   * a no-op series and counts a drop; a metric at its cardinality limit returns the overflow
+   * series. Implemented below with positional parameters (no rest array), so the hot path
+   * allocates nothing once the series exists.
+   */
+  declare labels: (...values: LabelValues<L>) => S;
+
+  /** @internal The implementation behind labels(). */
+  lookup(v0?: unknown, v1?: unknown, v2?: unknown, v3?: unknown): S {
+    if (!state.enabled) return this.noop;
+    const arity = this.arity;
+    if (arity === 0) return this.unlabelled ?? this.createUnlabelled();
+    let node = this.root;
+    for (let i = 0; i < arity; i++) {
+      const v = i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3;
+      const next = node.get(v);
+      if (next === undefined) return this.insert(v0, v1, v2, v3);
+      if (i === arity - 1) return next as S;
+      node = next as Node<S>;
+    }
+    return this.noop; // unreachable: arity is at most 4
+  }
+
+  /** Calls `fn` for every series, overflow included. */
+  forEach(fn: (series: S) => void): void {
+    if (this.unlabelled) fn(this.unlabelled);
+    if (this.arity > 0) this.walk(this.root, 1, fn);
+    if (this.overflow) fn(this.overflow);
+  }
+
+  /** Removes every series (for tests and for gauges rebuilt on each collection). */
+  reset(): void {
+    this.root.clear();
+    this.unlabelled = undefined;
+    this.overflow = undefined;
+    this.count = 0;
+  }
+
+  private walk(node: Node<S>, depth: number, fn: (series: S) => void): void {
+    for (const child of node.values()) {
+      if (depth === this.arity) fn(child as S);
+      else this.walk(child as Node<S>, depth + 1, fn);
+    }
+  }
+
+  private createUnlabelled(): S {
+    this.count++;
+    return (this.unlabelled = this.createSeries([], {}));
+  }
+
+  private insert(v0: unknown, v1: unknown, v2: unknown, v3: unknown): S {
+    const names = this.spec.labelNames;
+    const values: string[] = [];
+    for (let i = 0; i < this.arity; i++) {
+      const v = i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3;
+      const problem = describeLabel(v);
+      if (problem !== undefined) {
+        reportDrop(this.spec.name, 'invalid_label_value', `${names[i]}: ${problem}`);
+        return this.noop;
+      }
+      values.push(v as string);
+    }
+    if (this.count >= state.cardinalityLimit - 1) return this.overflowSeries();
+    const attributes: Attributes = {};
+    for (let i = 0; i < this.arity; i++) attributes[names[i]!] = values[i];
+    const series = this.createSeries(Object.freeze(values), Object.freeze(attributes));
+    let node = this.root;
+    for (let i = 0; i < this.arity - 1; i++) {
+      let next = node.get(values[i]) as Node<S> | undefined;
+      if (next === undefined) node.set(values[i], (next = new Map()));
+      node = next;
+    }
+    node.set(values[this.arity - 1], series);
+    this.count++;
+    return series;
+  }
+
+  private overflowSeries(): S {
+    warnRateLimited(
+      `overflow:${this.spec.name}`,
+      `${this.spec.name} reached its cardinality limit of ${state.cardinalityLimit} series; ` +
+        `new label sets are folded into the series whose labels are all "${OVERFLOW_LABEL_VALUE}"`,
+    );
+    if (this.overflow) return this.overflow;
+    const values = this.spec.labelNames.map(() => OVERFLOW_LABEL_VALUE);
+    const attributes: Attributes = {};
+    for (const name of this.spec.labelNames) attributes[name] = OVERFLOW_LABEL_VALUE;
+    this.count++;
+    return (this.overflow = this.createSeries(Object.freeze(values), Object.freeze(attributes)));
+  }
+}
+
+// One shared function object on the prototype, so every family's labels() stays monomorphic.
+(Family.prototype as unknown as { labels: unknown }).labels = Family.prototype.lookup;
+
+/** A monotonically increasing count. */
+export class CounterSeries implements SeriesBase {
+  value = 0;
+  constructor(
+    private readonly metric: string,
+    readonly labelValues: readonly string[],
+    readonly attributes: Attributes,
+  ) {}
+
+  /** Adds `amount` (default 1); a negative, NaN or infinite amount is dropped and counted. */
+  add(amount = 1): void {
+    if (amount >= 0 && amount < Infinity) {
+      if (state.enabled) this.value += amount;
+    } else if (state.enabled) reportDrop(this.metric, 'invalid_value', `counter add of ${String(amount)}`);
+  }
+}
+
+/** A value that goes up and down, or is absent (`hasValue` false: no sample is exported). */
+export class GaugeSeries implements SeriesBase {
+  value = 0;
+  hasValue: boolean;
+  constructor(
+    private readonly metric: string,
+    readonly labelValues: readonly string[],
+    readonly attributes: Attributes,
+    initial: boolean,
+  ) {
+    this.hasValue = initial;
+  }
+
+  set(value: number): void {
+    if (Number.isFinite(value)) {
+      if (state.enabled) {
+        this.value = value;
+        this.hasValue = true;
+      }
+    } else if (state.enabled) reportDrop(this.metric, 'invalid_value', `gauge set to ${String(value)}`);
+  }
+
+  inc(amount = 1): void {
+    if (Number.isFinite(amount)) {
+      if (state.enabled) {
+        this.value += amount;
+        this.hasValue = true;
+      }
+    } else if (state.enabled) reportDrop(this.metric, 'invalid_value', `gauge change of ${String(amount)}`);
+  }
+
+  dec(amount = 1): void {
+    this.inc(-amount);
+  }
+
+  /** Stops exporting a sample until the next set(). */
+  clear(): void {
+    this.hasValue = false;
+    this.value = 0;
+  }
+}
+
+/** Explicit-bucket histogram of non-negative values. */
+export class HistogramSeries implements SeriesBase {
+  /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  min = Infinity;
+  max = -Infinity;
+  constructor(
+    private readonly metric: string,
+    readonly boundaries: readonly number[],
+    readonly labelValues: readonly string[],
+    readonly attributes: Attributes,
+  ) {
+    this.counts = new Array<number>(boundaries.length + 1).fill(0);
+  }
+
+  /** Observes `value`; a negative, NaN or infinite value is dropped and counted. */
+  observe(value: number): void {
+    if (!(value >= 0 && value < Infinity)) {
+      if (state.enabled) reportDrop(this.metric, 'invalid_value', `histogram observation of ${String(value)}`);
+      return;
+    }
+    if (!state.enabled) return;
+    const b = this.boundaries;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+}
+
+const NO_LABELS: readonly string[] = Object.freeze([]);
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
+/** The series of a counter metric. */
+export class CounterFamily<L extends readonly string[] = readonly string[]> extends Family<CounterSeries, L> {
+  protected readonly noop: CounterSeries;
+  constructor(spec: MetricSpec<string, L>) {
+    super(spec);
+    this.noop = new NoopCounter(spec.name, NO_LABELS, NO_ATTRIBUTES);
+  }
+  protected createSeries(labelValues: readonly string[], attributes: Attributes): CounterSeries {
+    return new CounterSeries(this.spec.name, labelValues, attributes);
+  }
+}
+
+/** The series of a gauge metric. */
+export class GaugeFamily<L extends readonly string[] = readonly string[]> extends Family<GaugeSeries, L> {
+  protected readonly noop: GaugeSeries;
+  constructor(spec: MetricSpec<string, L>) {
+    super(spec);
+    this.noop = new NoopGauge(spec.name, NO_LABELS, NO_ATTRIBUTES, false);
+  }
+  protected createSeries(labelValues: readonly string[], attributes: Attributes): GaugeSeries {
+    // A gauge exports 0 from its creation unless its spec says it is absent until set.
+    return new GaugeSeries(this.spec.name, labelValues, attributes, !this.spec.absentUntilSet);
+  }
+}
+
+/** The series of a histogram metric. */
+export class HistogramFamily<L extends readonly string[] = readonly string[]> extends Family<HistogramSeries, L> {
+  protected readonly noop: HistogramSeries;
+  readonly boundaries: readonly number[];
+  constructor(spec: MetricSpec<string, L>) {
+    super(spec);
+    this.boundaries = Object.freeze([...(spec.buckets ?? [])]);
+    this.noop = new NoopHistogram(spec.name, this.boundaries, NO_LABELS, NO_ATTRIBUTES);
+  }
+  protected createSeries(labelValues: readonly string[], attributes: Attributes): HistogramSeries {
+    return new HistogramSeries(this.spec.name, this.boundaries, labelValues, attributes);
+  }
+}
+
+class NoopCounter extends CounterSeries {
+  override add(): void {}
+}
+class NoopGauge extends GaugeSeries {
+  override set(): void {}
+  override inc(): void {}
+}
+class NoopHistogram extends HistogramSeries {
+  override observe(): void {}
+}

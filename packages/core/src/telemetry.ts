@@ -1,0 +1,163 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { BizmonConfig } from './config';
+import { instruments } from './instruments';
+import { info, warn } from './log';
+import { monitoringRouteOf, serveMonitoring } from './monitoring';
+import { BizmonMetricProducer } from './producer';
+import { state } from './state';
+
+/** bizmon's own version, for system_info and the instrumentation scope. */
+export const BIZMON_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+/** How often OTLP pushes, when enabled. */
+const OTLP_EXPORT_INTERVAL_MS = 15_000;
+
+/** A started export pipeline. */
+export interface Telemetry {
+  readonly config: BizmonConfig;
+  readonly meterProvider: MeterProvider;
+  /** The exporter's address, when its server is listening. */
+  readonly exporterAddress: AddressInfo | undefined;
+  /** Collects and serialises every metric as `/metrics` serves it. */
+  scrape(): Promise<string>;
+  /** Flushes pushes, stops the exporter's server and turns recording off. */
+  shutdown(): Promise<void>;
+}
+
+let current: Telemetry | undefined;
+
+/** The running pipeline, if any. */
+export function activeTelemetry(): Telemetry | undefined {
+  return current;
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo | undefined> {
+  return new Promise((resolve) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      warn(
+        `the metrics exporter could not listen on ${host}:${port} (${err.code ?? err.message}); ` +
+          `the app runs on without it — set OTEL_EXPORTER_PROMETHEUS_PORT to a free port`,
+      );
+      resolve(undefined);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      // Errors after listening (rare) must never crash the host app.
+      server.on('error', (err) => warn(`the metrics exporter's server failed: ${err.message}`));
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Starts recording and exporting: a MeterProvider (registered as the global one, so the app's
+ * own OpenTelemetry instruments are exported too) whose readers collect bizmon's series, the
+ * Prometheus endpoint on the exporter's port, and OTLP pushes when configured. Calling it
+ * again returns the running pipeline. Never throws for a taken port.
+ */
+export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
+  if (current) return current;
+  state.cardinalityLimit = config.cardinalityLimit;
+  state.enabled = !config.disabled;
+
+  const producer = new BizmonMetricProducer(BIZMON_VERSION);
+  const readers: MetricReader[] = [];
+  const wantsPrometheus = config.metricsExporters.includes('prometheus') && !config.disabled;
+  const prometheus = new PrometheusExporter({
+    preventServerStart: true,
+    withoutScopeInfo: true,
+    metricProducers: [producer],
+  });
+  readers.push(prometheus);
+  if (config.metricsExporters.includes('otlp') && !config.disabled) {
+    const url = config.otlpEndpoint ? `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/metrics` : undefined;
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(url ? { url } : {}),
+        exportIntervalMillis: OTLP_EXPORT_INTERVAL_MS,
+        metricProducers: [producer],
+      }),
+    );
+  }
+  const meterProvider = new MeterProvider({
+    resource: resourceFromAttributes({
+      'service.name': config.serviceName,
+      'service.version': config.serviceVersion,
+    }),
+    readers,
+    // The SDK bounds each collection of the app's own instruments; bizmon's are bounded in memory.
+    views: [{ instrumentName: '*', aggregationCardinalityLimit: config.cardinalityLimit }],
+  });
+  if (!config.disabled && !metrics.setGlobalMeterProvider(meterProvider)) {
+    warn('another global MeterProvider is registered; bizmon exports its own metrics only');
+  }
+
+  const serializer = new PrometheusSerializer('', false, undefined, false, true);
+  const scrape = async (): Promise<string> => serializer.serialize((await prometheus.collect()).resourceMetrics);
+  state.pipeline = { config, scrape };
+
+  instruments.system_info
+    .labels(config.serviceName, config.serviceVersion, process.version, BIZMON_VERSION)
+    .set(1);
+
+  let server: Server | undefined;
+  let exporterAddress: AddressInfo | undefined;
+  if (wantsPrometheus) {
+    server = createServer((req, res) => {
+      const route = monitoringRouteOf(req.url ?? '/');
+      if (route === undefined || !(req.url ?? '').match(/^\/(metrics|health|stats)(\?|$)/)) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('not found: try /metrics, /health or /stats\n');
+        return;
+      }
+      void serveMonitoring(route, req, res);
+    });
+    state.ownServers.add(server);
+    exporterAddress = await listen(server, config.exporterHost, config.exporterPort);
+    if (exporterAddress) {
+      server.unref();
+      const shownHost = exporterAddress.family === 'IPv6' ? `[${exporterAddress.address}]` : exporterAddress.address;
+      info(`metrics on http://${shownHost}:${exporterAddress.port}/metrics`);
+    } else {
+      server = undefined;
+    }
+  }
+
+  const telemetry: Telemetry = {
+    config,
+    meterProvider,
+    exporterAddress,
+    scrape,
+    async shutdown() {
+      if (current !== telemetry) return;
+      current = undefined;
+      state.pipeline = undefined;
+      state.enabled = false;
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await meterProvider.shutdown().catch((err: Error) => warn(`metrics shutdown: ${err.message}`));
+      metrics.disable();
+    },
+  };
+  current = telemetry;
+  return telemetry;
+}
+
+/** Stops the running pipeline, if any. */
+export async function shutdownTelemetry(): Promise<void> {
+  await current?.shutdown();
+}

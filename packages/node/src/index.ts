@@ -1,0 +1,2 @@
+export { start, shutdown } from './start';
+export type { BizmonOptions, Telemetry } from '@bizmon/core';

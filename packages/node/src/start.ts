@@ -1,0 +1,102 @@
+import { context, createNoopMeter, type MeterProvider } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import {
+  resolveConfig,
+  startTelemetry,
+  warn,
+  type BizmonOptions,
+  type BizmonPlugin,
+  type Telemetry,
+} from '@bizmon/core';
+import { plugins } from './plugins';
+
+/**
+ * The instrumentations' own OpenTelemetry metrics (http.server.request.duration, …) are not
+ * part of bizmon's contract; bizmon records its own from their hooks, so they get a meter
+ * provider that records nothing.
+ */
+const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
+
+/** Libraries that must load after the preload for their instrumentation to apply. */
+const LATE_MODULES = ['pg', 'ioredis', 'express', 'fastify', 'koa'];
+
+let started: Promise<Telemetry> | undefined;
+let disableInstrumentations: (() => void) | undefined;
+let activePlugins: BizmonPlugin[] = [];
+
+function warnAboutEarlyModules(): void {
+  const loaded = Object.keys(require.cache);
+  const early = LATE_MODULES.filter((name) => loaded.some((path) => path.includes(`/node_modules/${name}/`)));
+  if (early.length > 0) {
+    warn(
+      `${early.join(', ')} loaded before bizmon started, so their metrics may be missing; ` +
+        'preload bizmon with --require/--import @bizmon/node/register or call start() first',
+    );
+  }
+}
+
+/**
+ * Starts bizmon: configuration (options over the environment), HTTP, PostgreSQL and Redis
+ * instrumentation, and the exporter. The instrumentations are registered synchronously, before
+ * this returns its promise, so the app's later `require`s are patched. Calling it again returns
+ * the first call's result. Never throws: every failure is logged and the app runs on.
+ */
+export function start(options: BizmonOptions = {}): Promise<Telemetry> {
+  if (started) return started;
+  const config = resolveConfig(options);
+  warnAboutEarlyModules();
+  try {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  } catch (err) {
+    warn(`could not register the context manager: ${(err as Error).message}`);
+  }
+  const instrumentations: Instrumentation[] = [];
+  activePlugins = [];
+  if (!config.disabled) {
+    for (const plugin of plugins) {
+      try {
+        instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
+        activePlugins.push(plugin);
+      } catch (err) {
+        warn(`the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`);
+      }
+    }
+    try {
+      disableInstrumentations = registerInstrumentations({ instrumentations, meterProvider: NOOP_METER_PROVIDER });
+    } catch (err) {
+      warn(`instrumentations failed to register: ${(err as Error).message}`);
+    }
+  }
+  started = (async () => {
+    const telemetry = await startTelemetry(config);
+    for (const plugin of activePlugins) {
+      try {
+        await plugin.start?.(config);
+      } catch (err) {
+        warn(`the ${plugin.name} plugin failed to start: ${(err as Error).message}`);
+      }
+    }
+    return telemetry;
+  })();
+  return started;
+}
+
+/** Flushes and stops everything start() started. Safe to call when not started. */
+export async function shutdown(): Promise<void> {
+  const running = started;
+  if (!running) return;
+  started = undefined;
+  const telemetry = await running;
+  for (const plugin of activePlugins) {
+    try {
+      await plugin.shutdown?.();
+    } catch (err) {
+      warn(`the ${plugin.name} plugin failed to stop: ${(err as Error).message}`);
+    }
+  }
+  activePlugins = [];
+  disableInstrumentations?.();
+  disableInstrumentations = undefined;
+  await telemetry.shutdown();
+}

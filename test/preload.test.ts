@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { expectMatchesCatalog } from './support/exposition';
+import { get, startApp, freePort } from './support/apps';
+import { hasBinary } from './support/env';
+
+const fixtures = join(__dirname, 'fixtures');
+
+describe.each([
+  ['CommonJS', '--require', 'plain-app.cjs'],
+  ['ESM', '--import', 'plain-app.mjs'],
+] as const)('a %s app preloaded with %s @bizmon/node/register', (_kind, preload, script) => {
+  test('serves /metrics whose every family matches the catalog and passes promtool', async () => {
+    const app = await startApp(join(fixtures, script), { preload, env: { OTEL_SERVICE_NAME: `preload-${_kind}` } });
+    try {
+      for (const path of ['/', '/api/v1/users/42', '/boom']) {
+        await get(`http://127.0.0.1:${app.port}${path}`);
+      }
+      const scrape = await get(`http://127.0.0.1:${app.exporterPort}/metrics`);
+      expect(scrape.status).toBe(200);
+      const families = expectMatchesCatalog(scrape.body);
+      expect(families.get('system_info')!.samples[0]!.labels.service_name).toBe(`preload-${_kind}`);
+      if (hasBinary('promtool')) {
+        expect(execFileSync('promtool', ['check', 'metrics'], { input: scrape.body, encoding: 'utf8' }).trim()).toBe('');
+      }
+      const health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
+      expect(health.status).toBe(200);
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
+test('a taken exporter port leaves the app serving, with one clear line in the log', async () => {
+  const blocker = createServer();
+  const port = await freePort();
+  await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+  const app = await startApp(join(fixtures, 'plain-app.cjs'), { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) } });
+  try {
+    const res = await get(`http://127.0.0.1:${app.port}/hello`);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ ok: true, path: '/hello' });
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = app.output().split('\n').filter((l) => l.includes('could not listen'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('EADDRINUSE');
+  } finally {
+    await app.stop();
+    blocker.close();
+  }
+});
+
+test('a bad variable is reported once by name and the app still starts', async () => {
+  const app = await startApp(join(fixtures, 'plain-app.cjs'), {
+    env: { BIZMON_CARDINALITY_LIMIT: '-5', BIZMON_TIMEZONE: 'Nowhere/Land' },
+  });
+  try {
+    expect((await get(`http://127.0.0.1:${app.port}/`)).status).toBe(200);
+    expect(app.output()).toContain('BIZMON_CARDINALITY_LIMIT="-5" is invalid');
+    expect(app.output()).toContain('BIZMON_TIMEZONE="Nowhere/Land" is invalid');
+    expect((await get(`http://127.0.0.1:${app.exporterPort}/metrics`)).status).toBe(200);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('BIZMON_DISABLED=true leaves the app untouched and exports nothing', async () => {
+  const app = await startApp(join(fixtures, 'plain-app.cjs'), { env: { BIZMON_DISABLED: 'true' } });
+  try {
+    expect((await get(`http://127.0.0.1:${app.port}/`)).status).toBe(200);
+    await expect(get(`http://127.0.0.1:${app.exporterPort}/metrics`)).rejects.toThrow();
+  } finally {
+    await app.stop();
+  }
+});

@@ -1,0 +1,85 @@
+/**
+ * Test support: runs an app as a child process with the bizmon preload and waits for it to say
+ * it is ready (a line `READY <port>` on stdout).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export interface RunningApp {
+  child: ChildProcess;
+  /** The app's own HTTP port, from its READY line. */
+  port: number;
+  exporterPort: number;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `node <preloadFlag> @bizmon/node/register <script>` with the exporter on a free port.
+ */
+export async function startApp(
+  script: string,
+  options: { preload?: '--require' | '--import' | 'none'; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunningApp> {
+  const exporterPort = await freePort();
+  const preload = options.preload ?? '--require';
+  const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd ?? process.cwd(),
+    env: {
+      ...process.env,
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(exporterPort),
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`app did not start in time:\n${out}`)), options.timeoutMs ?? 20000);
+    const check = (): void => {
+      const m = /READY (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`app exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    child,
+    port,
+    exporterPort,
+    output: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** GETs a URL and returns status and body text. */
+export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: await res.text() };
+}

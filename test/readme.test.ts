@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { catalogSpecs } from '@bizmon/core';
+
+const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+
+test("the README's metric table is the catalog, row for row", () => {
+  const rows = readme
+    .split('\n')
+    .filter((line) => /^\| `[a-z_]+` \| (counter|gauge|histogram) \|/.test(line))
+    .map((line) => line.split('|').map((cell) => cell.trim()));
+  const table = rows.map(([, name, type, labels, buckets]) => ({
+    name: name!.replace(/`/g, ''),
+    type,
+    labels: labels === '—' ? [] : labels!.split(', ').map((l) => l.replace(/`/g, '')),
+    buckets: buckets === '—' ? undefined : buckets!.split(', ').map(Number),
+  }));
+  expect(table).toEqual(
+    catalogSpecs.map((s) => ({
+      name: s.name,
+      type: s.type,
+      labels: [...s.labelNames],
+      buckets: s.buckets ? [...s.buckets] : undefined,
+    })),
+  );
+});
+
+test('the README documents every configuration variable the code reads', () => {
+  const source = readFileSync(join(__dirname, '..', 'packages', 'core', 'src', 'config.ts'), 'utf8');
+  const variables = [...source.matchAll(/^\s{2}((?:OTEL|BIZMON)_[A-Z_]+): \{/gm)].map((m) => m[1]);
+  expect(variables.length).toBeGreaterThan(10);
+  for (const name of variables) expect(readme).toContain(`| \`${name}\` |`);
+});

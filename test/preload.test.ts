@@ -12,7 +12,10 @@ describe.each([
   ['ESM', '--import', 'plain-app.mjs'],
 ] as const)('a %s app preloaded with %s @bizmon/node/register', (_kind, preload, script) => {
   test('serves /metrics whose every family matches the catalog and passes promtool', async () => {
-    const app = await startApp(join(fixtures, script), { preload, env: { OTEL_SERVICE_NAME: `preload-${_kind}` } });
+    const app = await startApp(join(fixtures, script), {
+      preload,
+      env: { OTEL_SERVICE_NAME: `preload-${_kind}` },
+    });
     try {
       for (const path of ['/', '/api/v1/users/42', '/boom']) {
         await get(`http://127.0.0.1:${app.port}${path}`);
@@ -22,7 +25,12 @@ describe.each([
       const families = expectMatchesCatalog(scrape.body);
       expect(families.get('system_info')!.samples[0]!.labels.service_name).toBe(`preload-${_kind}`);
       if (hasBinary('promtool')) {
-        expect(execFileSync('promtool', ['check', 'metrics'], { input: scrape.body, encoding: 'utf8' }).trim()).toBe('');
+        expect(
+          execFileSync('promtool', ['check', 'metrics'], {
+            input: scrape.body,
+            encoding: 'utf8',
+          }).trim(),
+        ).toBe('');
       }
       const health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
       expect(health.status).toBe(200);
@@ -36,13 +44,18 @@ test('a taken exporter port leaves the app serving, with one clear line in the l
   const blocker = createServer();
   const port = await freePort();
   await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
-  const app = await startApp(join(fixtures, 'plain-app.cjs'), { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) } });
+  const app = await startApp(join(fixtures, 'plain-app.cjs'), {
+    env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) },
+  });
   try {
     const res = await get(`http://127.0.0.1:${app.port}/hello`);
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ ok: true, path: '/hello' });
     await new Promise((r) => setTimeout(r, 200));
-    const lines = app.output().split('\n').filter((l) => l.includes('could not listen'));
+    const lines = app
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('could not listen'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('EADDRINUSE');
   } finally {

@@ -26,7 +26,10 @@ test("the README's metric table is the catalog, row for row", () => {
 });
 
 test('the README documents every configuration variable the code reads', () => {
-  const source = readFileSync(join(__dirname, '..', 'packages', 'core', 'src', 'config.ts'), 'utf8');
+  const source = readFileSync(
+    join(__dirname, '..', 'packages', 'core', 'src', 'config.ts'),
+    'utf8',
+  );
   const variables = [...source.matchAll(/^\s{2}((?:OTEL|BIZMON)_[A-Z_]+): \{/gm)].map((m) => m[1]);
   expect(variables.length).toBeGreaterThan(10);
   for (const name of variables) expect(readme).toContain(`| \`${name}\` |`);

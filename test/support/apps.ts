@@ -31,7 +31,12 @@ export function freePort(): Promise<number> {
  */
 export async function startApp(
   script: string,
-  options: { preload?: '--require' | '--import' | 'none'; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+  options: {
+    preload?: '--require' | '--import' | 'none';
+    env?: Record<string, string>;
+    cwd?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
@@ -50,7 +55,10 @@ export async function startApp(
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app did not start in time:\n${out}`)), options.timeoutMs ?? 20000);
+    const timer = setTimeout(
+      () => reject(new Error(`app did not start in time:\n${out}`)),
+      options.timeoutMs ?? 20000,
+    );
     const check = (): void => {
       const m = /READY (\d+)/.exec(out);
       if (m) {
@@ -79,7 +87,10 @@ export async function startApp(
 }
 
 /** GETs a URL and returns status and body text. */
-export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: await res.text() };
 }

@@ -40,7 +40,8 @@ export async function hasServer(what: string, host: string, port: number): Promi
     });
   });
   if (!up) {
-    if (inCI) throw new Error(`${what} on ${host}:${port} is required under CI=true but is not reachable`);
+    if (inCI)
+      throw new Error(`${what} on ${host}:${port} is required under CI=true but is not reachable`);
     loud(`${what} on ${host}:${port}`);
   }
   return up;

@@ -36,9 +36,11 @@ export interface MetricSpec<
   readonly absentUntilSet?: boolean;
 }
 
-function spec<const N extends string, const L extends readonly string[], const T extends MetricType>(
-  s: MetricSpec<N, L, T>,
-): MetricSpec<N, L, T> {
+function spec<
+  const N extends string,
+  const L extends readonly string[],
+  const T extends MetricType,
+>(s: MetricSpec<N, L, T>): MetricSpec<N, L, T> {
   return Object.freeze(s);
 }
 

@@ -74,7 +74,10 @@ const commaList = z
 const variables = {
   OTEL_SERVICE_NAME: { schema: text, form: 'a non-empty name' },
   OTEL_EXPORTER_PROMETHEUS_HOST: { schema: text, form: 'a host name or IP address' },
-  OTEL_EXPORTER_PROMETHEUS_PORT: { schema: port, form: 'a port number 0-65535 (0 picks a free port)' },
+  OTEL_EXPORTER_PROMETHEUS_PORT: {
+    schema: port,
+    form: 'a port number 0-65535 (0 picks a free port)',
+  },
   OTEL_METRICS_EXPORTER: {
     schema: commaList.pipe(z.array(z.enum(EXPORTER_KINDS)).min(1)),
     form: 'a comma list of prometheus, otlp, none',
@@ -84,8 +87,15 @@ const variables = {
   BIZMON_METRICS_TOKEN: { schema: text, form: 'a non-empty token', secret: true },
   BIZMON_DB_SLOW_QUERY_MS: { schema: z.coerce.number().min(0).finite(), form: 'milliseconds >= 0' },
   BIZMON_CARDINALITY_LIMIT: { schema: positiveInt.min(2), form: 'a whole number >= 2' },
-  BIZMON_TIMEZONE: { schema: text.refine(isTimeZone), form: 'an IANA time zone such as Asia/Shanghai' },
-  BIZMON_REDIS_URL: { schema: z.string().regex(/^rediss?:\/\//), form: 'a redis:// or rediss:// URL', secret: true },
+  BIZMON_TIMEZONE: {
+    schema: text.refine(isTimeZone),
+    form: 'an IANA time zone such as Asia/Shanghai',
+  },
+  BIZMON_REDIS_URL: {
+    schema: z.string().regex(/^rediss?:\/\//),
+    form: 'a redis:// or rediss:// URL',
+    secret: true,
+  },
   BIZMON_DISABLED: { schema: bool, form: 'true or false' },
   BIZMON_HTTP_IGNORE: {
     schema: commaList.pipe(z.array(z.string().startsWith('/'))),
@@ -102,7 +112,9 @@ function camelCase(name: string): string {
 function packageJson(): { name?: string; version?: string } {
   try {
     const pkg = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as unknown;
-    return typeof pkg === 'object' && pkg !== null ? (pkg as { name?: string; version?: string }) : {};
+    return typeof pkg === 'object' && pkg !== null
+      ? (pkg as { name?: string; version?: string })
+      : {};
   } catch {
     return {};
   }
@@ -117,7 +129,9 @@ export function resolveConfig(
   options: BizmonOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): BizmonConfig {
-  function read<K extends VariableName>(name: K): z.output<(typeof variables)[K]['schema']> | undefined {
+  function read<K extends VariableName>(
+    name: K,
+  ): z.output<(typeof variables)[K]['schema']> | undefined {
     const row = variables[name];
     const fromOptions = (options as Record<string, unknown>)[camelCase(name)];
     const raw = fromOptions ?? env[name];
@@ -131,7 +145,9 @@ export function resolveConfig(
 
   const pkg = packageJson();
   return {
-    serviceName: read('OTEL_SERVICE_NAME') ?? (typeof pkg.name === 'string' && pkg.name ? pkg.name : 'unknown_service'),
+    serviceName:
+      read('OTEL_SERVICE_NAME') ??
+      (typeof pkg.name === 'string' && pkg.name ? pkg.name : 'unknown_service'),
     serviceVersion: typeof pkg.version === 'string' && pkg.version ? pkg.version : 'unknown',
     exporterHost: read('OTEL_EXPORTER_PROMETHEUS_HOST') ?? '0.0.0.0',
     exporterPort: read('OTEL_EXPORTER_PROMETHEUS_PORT') ?? 9464,

@@ -7,10 +7,7 @@ export interface HealthCheckResult {
 }
 
 /** A health check: returns a result, a boolean, or throws (unhealthy with the error's message). */
-export type HealthCheck = () =>
-  | HealthCheckResult
-  | boolean
-  | Promise<HealthCheckResult | boolean>;
+export type HealthCheck = () => HealthCheckResult | boolean | Promise<HealthCheckResult | boolean>;
 
 /** Options of registerHealthCheck. */
 export interface HealthCheckOptions {
@@ -84,7 +81,8 @@ async function runOne(entry: HealthCheckEntry): Promise<HealthCheckResult> {
 /** Runs every check concurrently, each within its timeout. */
 export async function runHealthChecks(): Promise<HealthReport> {
   const checks: Record<string, HealthCheckResult> = {};
-  for (const name of STANDARD_HEALTH_CHECKS) checks[name] = { healthy: true, message: 'not configured' };
+  for (const name of STANDARD_HEALTH_CHECKS)
+    checks[name] = { healthy: true, message: 'not configured' };
   const entries = [...state.healthChecks];
   const results = await Promise.all(entries.map(([, entry]) => runOne(entry)));
   entries.forEach(([name], i) => (checks[name] = results[i]!));

@@ -1,5 +1,17 @@
-export { catalog, catalogSpecs, type MetricSpec, type MetricType, type MetricArea, type MetricName } from './catalog';
-export { resolveConfig, type BizmonConfig, type BizmonOptions, type MetricsExporterKind } from './config';
+export {
+  catalog,
+  catalogSpecs,
+  type MetricSpec,
+  type MetricType,
+  type MetricArea,
+  type MetricName,
+} from './catalog';
+export {
+  resolveConfig,
+  type BizmonConfig,
+  type BizmonOptions,
+  type MetricsExporterKind,
+} from './config';
 export {
   ANONYMOUS_ROLE,
   currentRequestContext,
@@ -21,7 +33,12 @@ export {
 } from './health';
 export { instruments, type Instruments, type FamilyFor } from './instruments';
 export { info, warn, warnRateLimited } from './log';
-export { monitoringRouteOf, serveMonitoring, PROMETHEUS_CONTENT_TYPE, type MonitoringRoute } from './monitoring';
+export {
+  monitoringRouteOf,
+  serveMonitoring,
+  PROMETHEUS_CONTENT_TYPE,
+  type MonitoringRoute,
+} from './monitoring';
 export { onCollect, BizmonMetricProducer, SCOPE_NAME } from './producer';
 export {
   CounterFamily,

@@ -36,7 +36,9 @@ export const instruments: Instruments = Object.freeze(
   Object.fromEntries(Object.values(catalog).map((spec) => [spec.name, familyFor(spec)])),
 ) as unknown as Instruments;
 
-setDropHook((metric, reason) => instruments.bizmon_dropped_measurements_total.labels(metric, reason).add(1));
+setDropHook((metric, reason) =>
+  instruments.bizmon_dropped_measurements_total.labels(metric, reason).add(1),
+);
 
 /** Iterates the families in catalog order. */
 export function allFamilies(): (CounterFamily | GaugeFamily | HistogramFamily)[] {

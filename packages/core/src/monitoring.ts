@@ -21,12 +21,23 @@ export function monitoringRouteOf(path: string): MonitoringRoute | undefined {
   return undefined;
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string, extra?: Record<string, string>): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  extra?: Record<string, string>,
+): void {
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...extra });
   res.end(body);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra?: Record<string, string>,
+): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
 }
 
@@ -35,7 +46,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, extra?: Re
  * (503 when a check fails) and `/stats` (bearer BIZMON_ADMIN_TOKEN; 403 when none is set).
  * Never throws; a failure answers 500.
  */
-export async function serveMonitoring(route: MonitoringRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveMonitoring(
+  route: MonitoringRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   try {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -69,7 +84,10 @@ export async function serveMonitoring(route: MonitoringRoute, req: IncomingMessa
       sendJson(res, 200, collectStats());
     }
   } catch (err) {
-    warnRateLimited('monitoring', `the ${route} endpoint failed: ${(err as Error)?.message ?? String(err)}`);
+    warnRateLimited(
+      'monitoring',
+      `the ${route} endpoint failed: ${(err as Error)?.message ?? String(err)}`,
+    );
     if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
     else res.destroy();
   }

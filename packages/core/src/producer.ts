@@ -30,7 +30,8 @@ export function onCollect(fn: () => void | Promise<void>): () => void {
   return () => state.collectCallbacks.delete(fn);
 }
 
-async function runCollectCallbacks(): Promise<void> {
+/** @internal Runs every onCollect callback (each bounded by the time-out); never throws. */
+export async function runCollectCallbacks(): Promise<void> {
   if (state.collectCallbacks.size === 0) return;
   await Promise.all(
     [...state.collectCallbacks].map(async (fn) => {
@@ -41,7 +42,10 @@ async function runCollectCallbacks(): Promise<void> {
           new Promise((resolve) => (timer = setTimeout(resolve, CALLBACK_TIMEOUT_MS))),
         ]);
       } catch (err) {
-        warnRateLimited('collect-callback', `a collect callback failed: ${(err as Error)?.message ?? String(err)}`);
+        warnRateLimited(
+          'collect-callback',
+          `a collect callback failed: ${(err as Error)?.message ?? String(err)}`,
+        );
       } finally {
         clearTimeout(timer);
       }
@@ -65,11 +69,18 @@ export class BizmonMetricProducer implements MetricProducer {
     const metrics: MetricData[] = [];
     for (const family of allFamilies()) {
       const { spec } = family;
-      const descriptor = { name: spec.name, description: spec.help, unit: spec.unit, valueType: ValueType.DOUBLE };
+      const descriptor = {
+        name: spec.name,
+        description: spec.help,
+        unit: spec.unit,
+        valueType: ValueType.DOUBLE,
+      };
       if (family instanceof CounterFamily) {
         if (spec.labelNames.length === 0) family.labels();
         const dataPoints: DataPoint<number>[] = [];
-        family.forEach((s) => dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value }));
+        family.forEach((s) =>
+          dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value }),
+        );
         metrics.push({
           descriptor,
           aggregationTemporality: AggregationTemporality.CUMULATIVE,
@@ -81,7 +92,8 @@ export class BizmonMetricProducer implements MetricProducer {
         if (spec.labelNames.length === 0) family.labels();
         const dataPoints: DataPoint<number>[] = [];
         family.forEach((s) => {
-          if (s.hasValue) dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value });
+          if (s.hasValue)
+            dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value });
         });
         metrics.push({
           descriptor,

@@ -30,6 +30,8 @@ export interface SeriesBase {
   readonly labelValues: readonly string[];
   /** The same as an attribute object keyed by label name (built once per series). */
   readonly attributes: Attributes;
+  /** @internal `label="value",...` text for /metrics, built by exposition.ts on first scrape. */
+  expositionLabels?: string;
 }
 
 type Node<S> = Map<unknown, Node<S> | S>;
@@ -51,7 +53,8 @@ export function setDropHook(hook: typeof dropHook): void {
 }
 
 function describeLabel(value: unknown): string | undefined {
-  if (typeof value !== 'string') return `label value of type ${value === null ? 'null' : typeof value}`;
+  if (typeof value !== 'string')
+    return `label value of type ${value === null ? 'null' : typeof value}`;
   if (value.length === 0) return 'empty label value';
   if (value.length > MAX_LABEL_VALUE_LENGTH)
     return `label value of ${value.length} characters (limit ${MAX_LABEL_VALUE_LENGTH})`;
@@ -60,7 +63,10 @@ function describeLabel(value: unknown): string | undefined {
 }
 
 /** A metric family: the series of one catalog metric. */
-export abstract class Family<S extends SeriesBase, L extends readonly string[] = readonly string[]> {
+export abstract class Family<
+  S extends SeriesBase,
+  L extends readonly string[] = readonly string[],
+> {
   readonly spec: MetricSpec<string, L>;
   private readonly arity: number;
   private readonly root: Node<S> = new Map();
@@ -181,6 +187,8 @@ export abstract class Family<S extends SeriesBase, L extends readonly string[] =
 /** A monotonically increasing count. */
 export class CounterSeries implements SeriesBase {
   value = 0;
+  /** @internal See SeriesBase. */
+  expositionLabels: string | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly labelValues: readonly string[],
@@ -191,13 +199,16 @@ export class CounterSeries implements SeriesBase {
   add(amount = 1): void {
     if (amount >= 0 && amount < Infinity) {
       if (state.enabled) this.value += amount;
-    } else if (state.enabled) reportDrop(this.metric, 'invalid_value', `counter add of ${String(amount)}`);
+    } else if (state.enabled)
+      reportDrop(this.metric, 'invalid_value', `counter add of ${String(amount)}`);
   }
 }
 
 /** A value that goes up and down, or is absent (`hasValue` false: no sample is exported). */
 export class GaugeSeries implements SeriesBase {
   value = 0;
+  /** @internal See SeriesBase. */
+  expositionLabels: string | undefined = undefined;
   hasValue: boolean;
   constructor(
     private readonly metric: string,
@@ -214,7 +225,8 @@ export class GaugeSeries implements SeriesBase {
         this.value = value;
         this.hasValue = true;
       }
-    } else if (state.enabled) reportDrop(this.metric, 'invalid_value', `gauge set to ${String(value)}`);
+    } else if (state.enabled)
+      reportDrop(this.metric, 'invalid_value', `gauge set to ${String(value)}`);
   }
 
   inc(amount = 1): void {
@@ -223,7 +235,8 @@ export class GaugeSeries implements SeriesBase {
         this.value += amount;
         this.hasValue = true;
       }
-    } else if (state.enabled) reportDrop(this.metric, 'invalid_value', `gauge change of ${String(amount)}`);
+    } else if (state.enabled)
+      reportDrop(this.metric, 'invalid_value', `gauge change of ${String(amount)}`);
   }
 
   dec(amount = 1): void {
@@ -239,6 +252,8 @@ export class GaugeSeries implements SeriesBase {
 
 /** Explicit-bucket histogram of non-negative values. */
 export class HistogramSeries implements SeriesBase {
+  /** @internal See SeriesBase. */
+  expositionLabels: string | undefined = undefined;
   /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
   readonly counts: number[];
   sum = 0;
@@ -257,7 +272,8 @@ export class HistogramSeries implements SeriesBase {
   /** Observes `value`; a negative, NaN or infinite value is dropped and counted. */
   observe(value: number): void {
     if (!(value >= 0 && value < Infinity)) {
-      if (state.enabled) reportDrop(this.metric, 'invalid_value', `histogram observation of ${String(value)}`);
+      if (state.enabled)
+        reportDrop(this.metric, 'invalid_value', `histogram observation of ${String(value)}`);
       return;
     }
     if (!state.enabled) return;
@@ -276,7 +292,10 @@ const NO_LABELS: readonly string[] = Object.freeze([]);
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 /** The series of a counter metric. */
-export class CounterFamily<L extends readonly string[] = readonly string[]> extends Family<CounterSeries, L> {
+export class CounterFamily<L extends readonly string[] = readonly string[]> extends Family<
+  CounterSeries,
+  L
+> {
   protected readonly noop: CounterSeries;
   constructor(spec: MetricSpec<string, L>) {
     super(spec);
@@ -288,7 +307,10 @@ export class CounterFamily<L extends readonly string[] = readonly string[]> exte
 }
 
 /** The series of a gauge metric. */
-export class GaugeFamily<L extends readonly string[] = readonly string[]> extends Family<GaugeSeries, L> {
+export class GaugeFamily<L extends readonly string[] = readonly string[]> extends Family<
+  GaugeSeries,
+  L
+> {
   protected readonly noop: GaugeSeries;
   constructor(spec: MetricSpec<string, L>) {
     super(spec);
@@ -301,7 +323,10 @@ export class GaugeFamily<L extends readonly string[] = readonly string[]> extend
 }
 
 /** The series of a histogram metric. */
-export class HistogramFamily<L extends readonly string[] = readonly string[]> extends Family<HistogramSeries, L> {
+export class HistogramFamily<L extends readonly string[] = readonly string[]> extends Family<
+  HistogramSeries,
+  L
+> {
   protected readonly noop: HistogramSeries;
   readonly boundaries: readonly number[];
   constructor(spec: MetricSpec<string, L>) {

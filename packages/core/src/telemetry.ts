@@ -6,22 +6,32 @@ import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type MetricReader,
+} from '@opentelemetry/sdk-metrics';
 import type { BizmonConfig } from './config';
 import { instruments } from './instruments';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
-import { BizmonMetricProducer } from './producer';
+import { serializeRegistry } from './exposition';
+import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { state } from './state';
 
 /** bizmon's own version, for system_info and the instrumentation scope. */
 export const BIZMON_VERSION: string = (() => {
   try {
-    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return 'unknown';
   }
 })();
+
+/** What the OpenTelemetry serializer writes when the app has no instruments of its own. */
+const NO_REGISTERED_METRICS = '# no registered metrics';
 
 /** How often OTLP pushes, when enabled. */
 const OTLP_EXPORT_INTERVAL_MS = 15_000;
@@ -78,14 +88,14 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   const producer = new BizmonMetricProducer(BIZMON_VERSION);
   const readers: MetricReader[] = [];
   const wantsPrometheus = config.metricsExporters.includes('prometheus') && !config.disabled;
-  const prometheus = new PrometheusExporter({
-    preventServerStart: true,
-    withoutScopeInfo: true,
-    metricProducers: [producer],
-  });
+  // bizmon's own series are serialised straight from the registry (exposition.ts); this reader
+  // collects only the app's own OpenTelemetry instruments, so no family appears twice.
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   readers.push(prometheus);
   if (config.metricsExporters.includes('otlp') && !config.disabled) {
-    const url = config.otlpEndpoint ? `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/metrics` : undefined;
+    const url = config.otlpEndpoint
+      ? `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/metrics`
+      : undefined;
     readers.push(
       new PeriodicExportingMetricReader({
         exporter: new OTLPMetricExporter(url ? { url } : {}),
@@ -108,7 +118,16 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   }
 
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
-  const scrape = async (): Promise<string> => serializer.serialize((await prometheus.collect()).resourceMetrics);
+  const scrape = async (): Promise<string> => {
+    await runCollectCallbacks();
+    // target_info and the app's own instruments, then bizmon's families.
+    const sdk = serializer.serialize((await prometheus.collect()).resourceMetrics);
+    const own = await serializeRegistry();
+    return (
+      (sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk) +
+      own
+    );
+  };
   state.pipeline = { config, scrape };
 
   instruments.system_info
@@ -131,7 +150,10 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
     exporterAddress = await listen(server, config.exporterHost, config.exporterPort);
     if (exporterAddress) {
       server.unref();
-      const shownHost = exporterAddress.family === 'IPv6' ? `[${exporterAddress.address}]` : exporterAddress.address;
+      const shownHost =
+        exporterAddress.family === 'IPv6'
+          ? `[${exporterAddress.address}]`
+          : exporterAddress.address;
       info(`metrics on http://${shownHost}:${exporterAddress.port}/metrics`);
     } else {
       server = undefined;
@@ -149,7 +171,9 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
       state.pipeline = undefined;
       state.enabled = false;
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-      await meterProvider.shutdown().catch((err: Error) => warn(`metrics shutdown: ${err.message}`));
+      await meterProvider
+        .shutdown()
+        .catch((err: Error) => warn(`metrics shutdown: ${err.message}`));
       metrics.disable();
     },
   };

@@ -63,10 +63,14 @@ test('an invalid value warns once with the variable name and the accepted form, 
   expect(config.metricsExporters).toEqual(['prometheus']);
   expect(config.redisUrl).toBeUndefined();
   const out = logged();
-  expect(out).toContain('OTEL_EXPORTER_PROMETHEUS_PORT="99999" is invalid: expected a port number 0-65535');
+  expect(out).toContain(
+    'OTEL_EXPORTER_PROMETHEUS_PORT="99999" is invalid: expected a port number 0-65535',
+  );
   expect(out).toContain('BIZMON_CARDINALITY_LIMIT="lots" is invalid');
   expect(out).toContain('BIZMON_TIMEZONE="Mars/Olympus" is invalid: expected an IANA time zone');
-  expect(out).toContain('OTEL_METRICS_EXPORTER="statsd" is invalid: expected a comma list of prometheus, otlp, none');
+  expect(out).toContain(
+    'OTEL_METRICS_EXPORTER="statsd" is invalid: expected a comma list of prometheus, otlp, none',
+  );
   // Secrets are never echoed.
   expect(out).toContain('BIZMON_REDIS_URL=(value hidden) is invalid');
   expect(out).not.toContain('hunter2');

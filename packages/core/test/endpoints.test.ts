@@ -1,5 +1,11 @@
 import { createServer } from 'node:net';
-import { instruments, registerHealthCheck, resolveConfig, startTelemetry, type Telemetry } from '@bizmon/core';
+import {
+  instruments,
+  registerHealthCheck,
+  resolveConfig,
+  startTelemetry,
+  type Telemetry,
+} from '@bizmon/core';
 import { expectMatchesCatalog } from '../../../test/support/exposition';
 import { hasBinary } from '../../../test/support/env';
 import { execFileSync } from 'node:child_process';
@@ -49,7 +55,11 @@ test('/metrics serves text 0.0.4 whose families match the catalog and pass promt
 test('/health reports the standard checks as not configured, and 503 when a check fails', async () => {
   let res = await fetch(`${base}/health`);
   expect(res.status).toBe(200);
-  const body = (await res.json()) as { status: string; timestamp: string; checks: Record<string, unknown> };
+  const body = (await res.json()) as {
+    status: string;
+    timestamp: string;
+    checks: Record<string, unknown>;
+  };
   expect(body.status).toBe('healthy');
   expect(new Date(body.timestamp).toISOString()).toBe(body.timestamp);
   expect(body.checks).toEqual({
@@ -58,13 +68,18 @@ test('/health reports the standard checks as not configured, and 503 when a chec
     ai_services: { healthy: true, message: 'not configured' },
   });
 
-  const removeSlow = registerHealthCheck('ai_services', () => new Promise<boolean>(() => {}), { timeoutMs: 100 });
+  const removeSlow = registerHealthCheck('ai_services', () => new Promise<boolean>(() => {}), {
+    timeoutMs: 100,
+  });
   const removeThrowing = registerHealthCheck('database', () => {
     throw new Error('connection refused');
   });
   res = await fetch(`${base}/health`);
   expect(res.status).toBe(503);
-  const failing = (await res.json()) as { status: string; checks: Record<string, { healthy: boolean; message: string }> };
+  const failing = (await res.json()) as {
+    status: string;
+    checks: Record<string, { healthy: boolean; message: string }>;
+  };
   expect(failing.status).toBe('unhealthy');
   expect(failing.checks.ai_services).toEqual({ healthy: false, message: 'timed out after 100 ms' });
   expect(failing.checks.database).toEqual({ healthy: false, message: 'connection refused' });
@@ -75,8 +90,12 @@ test('/health reports the standard checks as not configured, and 503 when a chec
 
 test('/stats needs the admin token: 401 without or wrong, 200 with it', async () => {
   expect((await fetch(`${base}/stats`)).status).toBe(401);
-  expect((await fetch(`${base}/stats`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-  expect((await fetch(`${base}/stats`, { headers: { authorization: 'admin-secret' } })).status).toBe(401);
+  expect(
+    (await fetch(`${base}/stats`, { headers: { authorization: 'Bearer wrong' } })).status,
+  ).toBe(401);
+  expect(
+    (await fetch(`${base}/stats`, { headers: { authorization: 'admin-secret' } })).status,
+  ).toBe(401);
   instruments.ai_tasks_submitted_total.labels('kling').add(3);
   instruments.cache_operations_total.labels('get', 'hit').add(3);
   instruments.cache_operations_total.labels('get', 'miss').add(1);
@@ -102,7 +121,9 @@ test('a taken exporter port is logged and the process carries on', async () => {
   const port = (blocker.address() as { port: number }).port;
   await telemetry.shutdown();
   stderr.mockClear();
-  telemetry = await startTelemetry(resolveConfig({ otelExporterPrometheusHost: '127.0.0.1', otelExporterPrometheusPort: port }));
+  telemetry = await startTelemetry(
+    resolveConfig({ otelExporterPrometheusHost: '127.0.0.1', otelExporterPrometheusPort: port }),
+  );
   expect(telemetry.exporterAddress).toBeUndefined();
   const logged = stderr.mock.calls.map((c) => String(c[0])).join('');
   expect(logged).toContain(`could not listen on 127.0.0.1:${port} (EADDRINUSE)`);

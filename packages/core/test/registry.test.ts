@@ -1,4 +1,10 @@
-import { instruments, startTelemetry, resolveConfig, type Telemetry, OVERFLOW_LABEL_VALUE } from '@bizmon/core';
+import {
+  instruments,
+  startTelemetry,
+  resolveConfig,
+  type Telemetry,
+  OVERFLOW_LABEL_VALUE,
+} from '@bizmon/core';
 import { expectMatchesCatalog, sampleValue } from '../../../test/support/exposition';
 
 let telemetry: Telemetry;
@@ -7,7 +13,11 @@ let stderr: jest.SpyInstance;
 beforeAll(async () => {
   stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   telemetry = await startTelemetry(
-    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1', bizmonCardinalityLimit: 50 }),
+    resolveConfig({
+      otelExporterPrometheusPort: 0,
+      otelExporterPrometheusHost: '127.0.0.1',
+      bizmonCardinalityLimit: 50,
+    }),
   );
 });
 
@@ -18,7 +28,9 @@ afterAll(async () => {
 
 test('unlabelled counters and gauges are exported at 0 from the start', async () => {
   const families = expectMatchesCatalog(await telemetry.scrape());
-  expect(families.get('db_deadlocks_total')!.samples).toEqual([{ name: 'db_deadlocks_total', labels: {}, value: 0 }]);
+  expect(families.get('db_deadlocks_total')!.samples).toEqual([
+    { name: 'db_deadlocks_total', labels: {}, value: 0 },
+  ]);
   expect(families.get('http_concurrent_connections')!.samples[0]!.value).toBe(0);
   // A hit rate with no traffic has no sample at all.
   expect(families.get('cache_hit_rate')!.samples).toEqual([]);
@@ -46,10 +58,15 @@ test('hostile label values neither throw nor break the exposition', async () => 
   expect(reasons.sort()).toEqual(['back\\slash', 'new\nline', 'quote"inside']);
   // The seven refused values were each counted as a drop.
   expect(
-    sampleValue(families, 'bizmon_dropped_measurements_total', { metric: 'login_failures_total', reason: 'invalid_label_value' }),
+    sampleValue(families, 'bizmon_dropped_measurements_total', {
+      metric: 'login_failures_total',
+      reason: 'invalid_label_value',
+    }),
   ).toBe(7);
   // The warning is rate-limited: one line for the seven drops.
-  const warnings = stderr.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('login_failures_total'));
+  const warnings = stderr.mock.calls
+    .map((c) => String(c[0]))
+    .filter((l) => l.includes('login_failures_total'));
   expect(warnings).toHaveLength(1);
 });
 
@@ -68,9 +85,21 @@ test('NaN, negative and infinite values are dropped and counted, never thrown', 
   expect(sampleValue(families, 'payment_failures_total', { provider: 'alipay' })).toBe(2);
   expect(sampleValue(families, 'ai_task_duration_seconds_count', { service: 'flux' })).toBe(1);
   expect(sampleValue(families, 'ai_task_duration_seconds_sum', { service: 'flux' })).toBe(3);
-  expect(sampleValue(families, 'bizmon_dropped_measurements_total', { metric: 'payment_failures_total' })).toBe(4);
-  expect(sampleValue(families, 'bizmon_dropped_measurements_total', { metric: 'ai_task_duration_seconds' })).toBe(4);
-  expect(sampleValue(families, 'bizmon_dropped_measurements_total', { metric: 'db_connection_pool_usage' })).toBe(1);
+  expect(
+    sampleValue(families, 'bizmon_dropped_measurements_total', {
+      metric: 'payment_failures_total',
+    }),
+  ).toBe(4);
+  expect(
+    sampleValue(families, 'bizmon_dropped_measurements_total', {
+      metric: 'ai_task_duration_seconds',
+    }),
+  ).toBe(4);
+  expect(
+    sampleValue(families, 'bizmon_dropped_measurements_total', {
+      metric: 'db_connection_pool_usage',
+    }),
+  ).toBe(1);
 });
 
 test('histograms count each observation in its bucket and the exposition is cumulative', async () => {

@@ -27,7 +27,9 @@ let activePlugins: BizmonPlugin[] = [];
 
 function warnAboutEarlyModules(): void {
   const loaded = Object.keys(require.cache);
-  const early = LATE_MODULES.filter((name) => loaded.some((path) => path.includes(`/node_modules/${name}/`)));
+  const early = LATE_MODULES.filter((name) =>
+    loaded.some((path) => path.includes(`/node_modules/${name}/`)),
+  );
   if (early.length > 0) {
     warn(
       `${early.join(', ')} loaded before bizmon started, so their metrics may be missing; ` +
@@ -59,11 +61,16 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
         instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
         activePlugins.push(plugin);
       } catch (err) {
-        warn(`the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`);
+        warn(
+          `the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`,
+        );
       }
     }
     try {
-      disableInstrumentations = registerInstrumentations({ instrumentations, meterProvider: NOOP_METER_PROVIDER });
+      disableInstrumentations = registerInstrumentations({
+        instrumentations,
+        meterProvider: NOOP_METER_PROVIDER,
+      });
     } catch (err) {
       warn(`instrumentations failed to register: ${(err as Error).message}`);
     }

@@ -42,3 +42,17 @@ export {
   type AlertManager,
   type AlertManagerConfig,
 } from './manager';
+export {
+  loadBridgeConfig,
+  routeAlert,
+  bridgeConfigSchema,
+  type BridgeConfig,
+  type BridgeConfigInput,
+  type Route,
+} from './bridge/config';
+export { Bridge, MAX_BODY_BYTES } from './bridge/server';
+export {
+  alertmanagerPayloadSchema,
+  fromAlertmanager,
+  type AlertmanagerPayload,
+} from './bridge/payload';

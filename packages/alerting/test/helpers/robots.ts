@@ -7,7 +7,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Mode = 'ok' | 'down' | 'hang';
+/** ok: answer; down: 503; hang: never answer; hold: answer once release() is called. */
+export type Mode = 'ok' | 'down' | 'hang' | 'hold';
 
 export interface Received {
   at: number;
@@ -27,6 +28,8 @@ export interface FakeServer {
   requests: number;
   /** Forgets the messages counted against the rate limit (as if the minute had passed). */
   resetRate(): void;
+  /** Leaves 'hold' mode, answering held requests. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -57,14 +60,23 @@ async function startServer(handler: Handler): Promise<FakeServer> {
     rejections: [],
     requests: 0,
     resetRate: () => undefined,
+    release: () => undefined,
     close: async () => undefined,
+  };
+  let held: Array<() => void> = [];
+  fake.release = () => {
+    fake.mode = 'ok';
+    const h = held;
+    held = [];
+    h.forEach((f) => f());
   };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       fake.requests++;
       if (fake.mode === 'hang') return;
+      if (fake.mode === 'hold') await new Promise<void>((r) => held.push(r));
       if (fake.mode === 'down') {
         fake.rejections.push(503);
         res.writeHead(503).end('unavailable');

@@ -1,0 +1,88 @@
+import { activeTelemetry, currentUserRole, reportDrop } from '@bizmon/core';
+
+/**
+ * Reading app-supplied input without trusting it. Helpers take plain objects from app code;
+ * these functions turn whatever arrives into something core's storage can judge (core drops
+ * and counts bad label values and numbers), without allocating on the hot path.
+ */
+
+/**
+ * A number, or NaN for anything else. Core's series compare with `>=`, so a numeric string
+ * such as "5" would slip through and be concatenated into the sum; NaN is dropped and counted.
+ */
+export function numberOf(value: unknown): number {
+  return typeof value === 'number' ? value : NaN;
+}
+
+/** The role to label with: the explicit one, else the current request's, else `anonymous`. */
+export function roleOf(explicit: unknown): string {
+  return explicit === undefined || explicit === null ? currentUserRole() : (explicit as string);
+}
+
+/** Mode label of AI task durations: `default` unless given. */
+export function modeOf(explicit: unknown): string {
+  return explicit === undefined || explicit === null ? 'default' : (explicit as string);
+}
+
+/**
+ * The `error_type` label of a thrown value: its class name (`TypeError`, `TimeoutError`), else
+ * its `name`, else the primitive's wrapper name (`String` for `throw "x"`), else `unknown`.
+ * Class names come from code, so they are few; core's cardinality limit bounds the rest.
+ */
+export function errorTypeOf(error: unknown): string {
+  try {
+    if (error === null || error === undefined) return 'unknown';
+    switch (typeof error) {
+      case 'object':
+      case 'function': {
+        const ctor = (error as { constructor?: unknown }).constructor;
+        const className = typeof ctor === 'function' ? ctor.name : undefined;
+        if (typeof className === 'string' && className.length > 0 && className !== 'Object') return className;
+        const name = (error as { name?: unknown }).name;
+        if (typeof name === 'string' && name.length > 0) return name;
+        return className || 'Object';
+      }
+      case 'string':
+        return 'String';
+      case 'number':
+        return 'Number';
+      case 'boolean':
+        return 'Boolean';
+      case 'bigint':
+        return 'BigInt';
+      default:
+        return 'Symbol';
+    }
+  } catch {
+    // A Proxy or a getter that throws: the error still happened, its type is unknowable.
+    return 'unknown';
+  }
+}
+
+/**
+ * Records that a helper could not read its input at all (a null options object, a getter that
+ * threw). The measurement is dropped and counted under `metric`, like any other bad value.
+ */
+export function inputFailed(metric: string, helper: string, err: unknown): void {
+  try {
+    if (!recording()) return;
+    reportDrop(metric, 'invalid_value', `${helper}() could not read its input (${describe(err)})`);
+  } catch {
+    // reportDrop never throws; this guards against a broken core copy only.
+  }
+}
+
+function describe(err: unknown): string {
+  try {
+    // The name only: a message may quote app data.
+    return err instanceof Error ? err.name : typeof err;
+  } catch {
+    return 'unreadable error';
+  }
+}
+
+/** Whether bizmon records (started and not disabled): bad input is only reported then. */
+export function recording(): boolean {
+  const telemetry = activeTelemetry();
+  return telemetry !== undefined && !telemetry.config.disabled;
+}

@@ -1,0 +1,127 @@
+import { instruments, onCollect, reportDrop, warn } from '@bizmon/core';
+import { publish, type ActivityStore } from './activity';
+import { recording } from './input';
+import { Calendar } from './calendar';
+import { LocalActivity } from './local-activity';
+import { RedisActivity, type RedisActivityOptions } from './redis-activity';
+
+/** Longest user id accepted; ids are hashed, never labels, but a megabyte id is a bug. */
+export const MAX_USER_ID_LENGTH = 256;
+
+/** Options of {@link startUserActivity}. */
+export interface UserActivityOptions {
+  /** IANA zone that defines "today" (BIZMON_TIMEZONE); default `UTC`. */
+  timezone?: string;
+  /** Redis shared by every instance (BIZMON_REDIS_URL); without it figures are per process. */
+  redisUrl?: string;
+  /** Prefix of every Redis key (BIZMON_REDIS_PREFIX); default `bizmon:`. */
+  redisPrefix?: string;
+  /** Milliseconds since the epoch; injectable for tests. Default `Date.now`. */
+  clock?: () => number;
+  /** Redis batching: see {@link RedisActivityOptions}. */
+  flushIntervalMs?: number;
+  maxBuffered?: number;
+}
+
+let store: ActivityStore | undefined;
+let unregisterCollect: (() => void) | undefined;
+
+function validId(id: unknown, metric: string): string | undefined {
+  if (typeof id === 'string') {
+    if (id.length > 0 && id.length <= MAX_USER_ID_LENGTH) return id;
+    reportDrop(metric, 'invalid_value', `user id of ${id.length} characters (1-${MAX_USER_ID_LENGTH} accepted)`);
+    return undefined;
+  }
+  // Numeric ids are common (database keys); they count as their decimal string, as in Redis.
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  reportDrop(metric, 'invalid_value', `user id of type ${id === null ? 'null' : typeof id}`);
+  return undefined;
+}
+
+/** @internal A purchaser of today, for credit_conversion_rate (from credits.purchased). */
+export function recordPurchaser(userId: unknown): void {
+  if (store === undefined) return;
+  const id = validId(userId, 'credit_conversion_rate');
+  if (id !== undefined) store.purchased(id);
+}
+
+/**
+ * Starts recording user activity and publishing active_users_current, daily_active_users,
+ * monthly_active_users, user_retention_rate and credit_conversion_rate at each scrape.
+ * @bizmon/node's start() (and the preload) call it through this package's plugin; call it
+ * yourself only with a custom clock or time zone. Replaces a running one.
+ */
+export async function startUserActivity(options: UserActivityOptions = {}): Promise<void> {
+  await stopUserActivity();
+  const clock = options.clock ?? Date.now;
+  let calendar: Calendar;
+  try {
+    calendar = new Calendar(options.timezone ?? 'UTC');
+  } catch {
+    warn(`user activity: unknown time zone ${JSON.stringify(options.timezone)}; using UTC`);
+    calendar = new Calendar('UTC');
+  }
+  const created: ActivityStore = options.redisUrl
+    ? new RedisActivity({
+        url: options.redisUrl,
+        prefix: options.redisPrefix ?? 'bizmon:',
+        calendar,
+        clock,
+        flushIntervalMs: options.flushIntervalMs,
+        maxBuffered: options.maxBuffered,
+      })
+    : new LocalActivity(calendar, clock);
+  store = created;
+  unregisterCollect = onCollect(async () => {
+    publish(await created.figures());
+  });
+}
+
+/** Flushes buffered activity and stops; users.seen() is a no-op afterwards. */
+export async function stopUserActivity(): Promise<void> {
+  const stopping = store;
+  store = undefined;
+  unregisterCollect?.();
+  unregisterCollect = undefined;
+  if (stopping) await stopping.close();
+}
+
+/**
+ * User metrics. `seen` is meant for every authenticated request: it validates the id, hashes
+ * it and updates two sketches in memory (or adds it to a batch for Redis). Ids never become
+ * labels. Safe no-ops before bizmon starts; never throw.
+ */
+export const users = {
+  /** The user was active now: counts towards active_users_current, DAU, MAU and retention. */
+  seen(userId: string | number): void {
+    if (store === undefined) return;
+    try {
+      const id = validId(userId, 'daily_active_users');
+      if (id !== undefined) store.seen(id);
+    } catch {
+      // Validation and sketches do not throw; this guards app code against the unforeseen.
+    }
+  },
+
+  /** A user registered: `new_users_registered_total`, today's cohort for retention, and activity. */
+  registered(userId: string | number): void {
+    try {
+      if (!recording()) return;
+      const id = validId(userId, 'new_users_registered_total');
+      if (id === undefined) return;
+      instruments.new_users_registered_total.labels().add(1);
+      store?.registered(id);
+    } catch {
+      // As above.
+    }
+  },
+
+  /** Writes buffered activity to Redis now (also done every second and at shutdown). */
+  async flush(): Promise<void> {
+    try {
+      await store?.flush();
+    } catch {
+      // Reported by the store; never thrown into app code.
+    }
+  },
+};

@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { loadBridgeConfig, routeAlert } from '@bizmon/alerting';
 import path from 'node:path';
 import { amPayload, post, startBridge, tempDir, type BridgeProcess } from './helpers/bridge';
 import {
@@ -291,4 +292,31 @@ test('no secret appears in any log line', () => {
   const joined = allLines.join('\n');
   for (const s of [...Object.values(env), 'SECnot-the-right-secret'])
     expect(joined).not.toContain(s);
+});
+
+test('the example config is valid', () => {
+  const vars = [
+    'DT_TOKEN',
+    'DT_SECRET',
+    'WECOM_KEY',
+    'FEISHU_TOKEN',
+    'FEISHU_SECRET',
+    'SMTP_PASS',
+    'WEBHOOK_SECRET',
+  ];
+  const cfg = loadBridgeConfig(
+    path.join(__dirname, '..', 'examples', 'bridge.yml'),
+    Object.fromEntries(vars.map((v) => [v, `value-of-${v}`])),
+  );
+  expect(Object.keys(cfg.channels)).toHaveLength(5);
+  expect(cfg.delivery).toMatchObject({ timeoutMs: 10_000 });
+  expect(routeAlert(cfg.routes, { team: 'security', severity: 'critical' })).toEqual([
+    'sec-wecom',
+    'audit-webhook',
+  ]);
+  expect(routeAlert(cfg.routes, { severity: 'critical' })).toEqual(['ops-dingtalk', 'oncall-mail']);
+  expect(routeAlert(cfg.routes, { severity: 'info' })).toEqual(['ops-dingtalk']);
+  expect(() => loadBridgeConfig(path.join(__dirname, '..', 'examples', 'bridge.yml'), {})).toThrow(
+    /DT_TOKEN/,
+  );
 });

@@ -1,1 +1,2 @@
 export { plugin } from './plugin';
+export { parseStatement, type ParsedStatement } from './sql';

@@ -17,8 +17,12 @@ const run = promisify(execFile);
 const DEPLOY = join(__dirname, '..', 'deploy');
 const RULES_DIR = join(DEPLOY, 'prometheus', 'rules');
 const TESTS_DIR = join(DEPLOY, 'prometheus', 'tests');
-const ruleFiles = readdirSync(RULES_DIR).filter((f) => f.endsWith('.yml')).map((f) => join(RULES_DIR, f));
-const testFiles = readdirSync(TESTS_DIR).filter((f) => f.endsWith('.yml')).map((f) => join(TESTS_DIR, f));
+const ruleFiles = readdirSync(RULES_DIR)
+  .filter((f) => f.endsWith('.yml'))
+  .map((f) => join(RULES_DIR, f));
+const testFiles = readdirSync(TESTS_DIR)
+  .filter((f) => f.endsWith('.yml'))
+  .map((f) => join(TESTS_DIR, f));
 
 interface Rule {
   alert?: string;
@@ -43,8 +47,10 @@ interface TestFile {
   tests: TestGroup[];
 }
 
-const rules: Rule[] = ruleFiles.flatMap(
-  (f) => (parse(readFileSync(f, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules),
+const rules: Rule[] = ruleFiles.flatMap((f) =>
+  (parse(readFileSync(f, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap(
+    (g) => g.rules,
+  ),
 );
 const alerts = rules.filter((r): r is Rule & { alert: string } => r.alert !== undefined);
 const recorded = rules.flatMap((r) => (r.record === undefined ? [] : [r.record]));
@@ -61,7 +67,8 @@ function seconds(d: string): number {
 /** Names a rule may read: the catalog (histograms with their series), recording rules, `up`. */
 const knownNames = new Set<string>(['up', ...recorded]);
 for (const spec of Object.values(catalog)) {
-  if (spec.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) knownNames.add(spec.name + s);
+  if (spec.type === 'histogram')
+    for (const s of ['_bucket', '_sum', '_count']) knownNames.add(spec.name + s);
   else knownNames.add(spec.name);
 }
 
@@ -97,23 +104,34 @@ describe('deploy/prometheus rules', () => {
     );
   });
 
-  it.each(alerts.map((a) => [a.alert, a] as const))('%s has labels, annotations and a runbook', (name, rule) => {
-    expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
-    expect(rule.labels?.team).toMatch(/^[a-z_]+$/);
-    expect(rule.annotations?.summary).toBeTruthy();
-    expect(rule.annotations?.description).toMatch(/\$value|\$labels/);
-    expect(rule.annotations?.runbook_url).toMatch(new RegExp(`/deploy/runbooks/${name}\\.md$`));
-    const runbook = join(DEPLOY, 'runbooks', `${name}.md`);
-    expect(existsSync(runbook)).toBe(true);
-    expect(readFileSync(runbook, 'utf8')).toMatch(/## What it means[\s\S]*## First checks[\s\S]*## Mitigation/);
-  });
+  it.each(alerts.map((a) => [a.alert, a] as const))(
+    '%s has labels, annotations and a runbook',
+    (name, rule) => {
+      expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
+      expect(rule.labels?.team).toMatch(/^[a-z_]+$/);
+      expect(rule.annotations?.summary).toBeTruthy();
+      expect(rule.annotations?.description).toMatch(/\$value|\$labels/);
+      expect(rule.annotations?.runbook_url).toMatch(new RegExp(`/deploy/runbooks/${name}\\.md$`));
+      const runbook = join(DEPLOY, 'runbooks', `${name}.md`);
+      expect(existsSync(runbook)).toBe(true);
+      expect(readFileSync(runbook, 'utf8')).toMatch(
+        /## What it means[\s\S]*## First checks[\s\S]*## Mitigation/,
+      );
+    },
+  );
 
   it('reads only catalog metrics, recording rules and up, with valid syntax', () => {
     for (const rule of rules) {
       const { metricNames, errors } = analysePromql(rule.expr);
-      expect({ rule: rule.alert ?? rule.record, errors }).toEqual({ rule: rule.alert ?? rule.record, errors: [] });
+      expect({ rule: rule.alert ?? rule.record, errors }).toEqual({
+        rule: rule.alert ?? rule.record,
+        errors: [],
+      });
       const unknown = metricNames.filter((n) => !knownNames.has(n));
-      expect({ rule: rule.alert ?? rule.record, unknown }).toEqual({ rule: rule.alert ?? rule.record, unknown: [] });
+      expect({ rule: rule.alert ?? rule.record, unknown }).toEqual({
+        rule: rule.alert ?? rule.record,
+        unknown: [],
+      });
     }
   });
 
@@ -133,8 +151,14 @@ describe('deploy/prometheus rules', () => {
     const cases = tests.flatMap((t) => t.tests.flatMap((g) => g.alert_rule_test ?? []));
     for (const { alert } of alerts) {
       const mine = cases.filter((c) => c.alertname === alert);
-      expect({ alert, fires: mine.some((c) => (c.exp_alerts ?? []).length > 0) }).toEqual({ alert, fires: true });
-      expect({ alert, silent: mine.some((c) => (c.exp_alerts ?? []).length === 0) }).toEqual({ alert, silent: true });
+      expect({ alert, fires: mine.some((c) => (c.exp_alerts ?? []).length > 0) }).toEqual({
+        alert,
+        fires: true,
+      });
+      expect({ alert, silent: mine.some((c) => (c.exp_alerts ?? []).length === 0) }).toEqual({
+        alert,
+        silent: true,
+      });
     }
   });
 
@@ -184,7 +208,9 @@ withPromtool('promtool', () => {
     const outcomes = await Promise.all(
       testFiles.map(async (file) => {
         try {
-          const { stdout, stderr } = await run(promtool!, ['test', 'rules', file], { cwd: TESTS_DIR });
+          const { stdout, stderr } = await run(promtool!, ['test', 'rules', file], {
+            cwd: TESTS_DIR,
+          });
           return [file, { ok: stdout.includes('SUCCESS'), output: stdout + stderr }] as const;
         } catch (err) {
           const e = err as { stdout?: string; stderr?: string };
@@ -195,19 +221,25 @@ withPromtool('promtool', () => {
     results = new Map(outcomes);
   });
 
-  it.each(testFiles.map((f) => [f.slice(TESTS_DIR.length + 1), f]))('test rules %s passes', (_name, file) => {
-    const result = results.get(file);
-    expect({ file, ok: result?.ok, output: result?.ok === true ? '' : result?.output }).toEqual({
-      file,
-      ok: true,
-      output: '',
-    });
-  });
+  it.each(testFiles.map((f) => [f.slice(TESTS_DIR.length + 1), f]))(
+    'test rules %s passes',
+    (_name, file) => {
+      const result = results.get(file);
+      expect({ file, ok: result?.ok, output: result?.ok === true ? '' : result?.output }).toEqual({
+        file,
+        ok: true,
+        output: '',
+      });
+    },
+  );
 });
 
 withAmtool('amtool', () => {
   it('check-config accepts alertmanager.yml', async () => {
-    const { stdout } = await run(amtool!, ['check-config', join(DEPLOY, 'alertmanager', 'alertmanager.yml')]);
+    const { stdout } = await run(amtool!, [
+      'check-config',
+      join(DEPLOY, 'alertmanager', 'alertmanager.yml'),
+    ]);
     expect(stdout).toContain('SUCCESS');
   });
 
@@ -233,11 +265,15 @@ withAmtool('amtool', () => {
   });
 
   it('routes every alert team to its own receiver', () => {
-    const config = parse(readFileSync(join(DEPLOY, 'alertmanager', 'alertmanager.yml'), 'utf8')) as {
+    const config = parse(
+      readFileSync(join(DEPLOY, 'alertmanager', 'alertmanager.yml'), 'utf8'),
+    ) as {
       route: { routes: { matchers: string[] }[] };
       receivers: { webhook_configs?: { url: string }[] }[];
     };
-    const teams = config.route.routes.flatMap((r) => r.matchers.map((m) => /^team="(.*)"$/.exec(m)?.[1]));
+    const teams = config.route.routes.flatMap((r) =>
+      r.matchers.map((m) => /^team="(.*)"$/.exec(m)?.[1]),
+    );
     for (const alert of alerts) expect(teams).toContain(alert.labels?.team);
     for (const receiver of config.receivers) {
       expect(receiver.webhook_configs?.[0]?.url).toBe('http://bridge:9095/alerts');

@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
  */
 export function findTool(name: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
+    return (
+      execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined
+    );
   } catch {
     const message = `${name} is not installed (Debian: prometheus / prometheus-alertmanager); its deploy checks are SKIPPED`;
     if (process.env.CI === 'true') throw new Error(`${message} — not allowed under CI=true`);

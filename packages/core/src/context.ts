@@ -24,6 +24,16 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
   return state.requestContext.run(context, fn);
 }
 
+/**
+ * Makes `context` the current request context for the rest of the current synchronous
+ * execution and everything it schedules (AsyncLocalStorage#enterWith). For instrumentation that
+ * sees a request start on a diagnostics_channel and cannot wrap the handler in a callback; it
+ * also keeps the context across the request body's events, which `run` does not.
+ */
+export function enterRequestContext(context: RequestContext): void {
+  state.requestContext.enterWith(context);
+}
+
 /** The current request's context, or undefined outside a request. */
 export function currentRequestContext(): RequestContext | undefined {
   return state.requestContext.getStore();

@@ -16,6 +16,7 @@ export {
   ANONYMOUS_ROLE,
   currentRequestContext,
   currentUserRole,
+  enterRequestContext,
   runWithRequestContext,
   setRequestUser,
   type RequestContext,

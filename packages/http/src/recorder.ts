@@ -1,0 +1,247 @@
+import diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import {
+  ANONYMOUS_ROLE,
+  currentRequestContext,
+  enterRequestContext,
+  instruments,
+  isOwnServerRequest,
+  warnRateLimited,
+} from '@bizmon/core';
+import { abuseDetector } from './abuse';
+import { attachState, RequestState, stateOf, type FrameworkRequest } from './request-state';
+import { joinRoute, routeTemplate, UNMATCHED } from './route-template';
+
+/**
+ * Request metrics from Node's own `http.server.request.start` diagnostics channel and the
+ * response's `close` event: every request of every server, with no span machinery, no module
+ * patching (so ESM apps need no loader hook for it) and no tracer provider. The request context
+ * is entered with AsyncLocalStorage#enterWith at request start, which also covers the body's
+ * events (express.json() then auth middleware), unlike wrapping the handler in `run`.
+ */
+
+const REQUEST_START = 'http.server.request.start';
+
+interface RequestStartMessage {
+  request: IncomingMessage;
+  response: ServerResponse;
+}
+
+/** Status code strings, so the hot path formats nothing. */
+const STATUS_TEXT: string[] = [];
+for (let code = 100; code < 600; code++) STATUS_TEXT[code] = String(code);
+
+/** nginx's "client closed request": the client went away before the response finished. */
+export const CLIENT_CLOSED_STATUS = 499;
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+let ignorePrefixes: readonly string[] = [];
+let inFlight = 0;
+const userListeners = new Set<(userId: string) => void>();
+
+/** Path prefixes never counted (BIZMON_HTTP_IGNORE). */
+export function setIgnorePaths(prefixes: readonly string[]): void {
+  ignorePrefixes = prefixes.filter((p) => typeof p === 'string' && p.length > 0);
+}
+
+function isIgnored(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  for (let i = 0; i < ignorePrefixes.length; i++) if (url.startsWith(ignorePrefixes[i]!)) return true;
+  return false;
+}
+
+/**
+ * Calls `listener` with the user id of every finished request whose user is known
+ * (`setRequestUser({id})`, else `req.user.id`): the activity signal for active-user metrics.
+ * Returns an unsubscribe function. A listener that throws is logged and ignored.
+ */
+export function onAuthenticatedRequest(listener: (userId: string) => void): () => void {
+  userListeners.add(listener);
+  return () => userListeners.delete(listener);
+}
+
+function onRequestStart(message: unknown): void {
+  try {
+    const { request, response } = message as RequestStartMessage;
+    if (isOwnServerRequest(request) || isIgnored(request.url)) return;
+    const state = new RequestState(performance.now(), request);
+    attachState(request, state);
+    enterRequestContext(state);
+    inFlight++;
+    instruments.http_concurrent_connections.labels().set(inFlight);
+    response.on('close', onResponseClose);
+  } catch (err) {
+    warnRateLimited('http-start', `request instrumentation failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+/** Where a user object may carry a role or id: passport's `req.user`, Koa's `ctx.state.user`. */
+function userOf(req: IncomingMessage, fw: FrameworkRequest | undefined): { role?: unknown; id?: unknown } | undefined {
+  const candidate = (req as { user?: unknown }).user ?? fw?.user ?? fw?.state?.user;
+  return candidate !== null && typeof candidate === 'object' ? (candidate as { role?: unknown; id?: unknown }) : undefined;
+}
+
+function idString(id: unknown): string | undefined {
+  if (typeof id === 'string') return id.length > 0 ? id : undefined;
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  return undefined;
+}
+
+function pathTemplate(value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : joinRoute('', value);
+}
+
+/** The route template a framework matched, read once the response ended. */
+function frameworkRoute(req: IncomingMessage, state: RequestState): string | undefined {
+  if (state.route !== undefined) return state.route;
+  const fw = state.frameworkRequest;
+  if (fw !== undefined) {
+    return pathTemplate(fw._matchedRoute) ?? pathTemplate(fw.routeOptions?.url) ?? pathTemplate(fw.routerPath);
+  }
+  // Express without our Route patch (a bundled app): the matched route and its mount path.
+  const route = (req as { route?: { path?: unknown } }).route;
+  return route !== undefined && route !== null ? joinRoute((req as { baseUrl?: unknown }).baseUrl, route.path) : undefined;
+}
+
+/** The endpoint label: template, else `unmatched` for 404s and unrouted framework 4xx, else the seed's rule. */
+function endpointOf(req: IncomingMessage, state: RequestState, status: number): string {
+  const template = frameworkRoute(req, state);
+  if (template !== undefined) return template;
+  // A framework that answered 4xx without matching a route (auth before routing, a scanner's
+  // random path) gets no per-path series. Express marks every request it routes with originalUrl.
+  if (status === 404) return UNMATCHED;
+  if (status >= 400 && status < 500 && (state.framework || (req as { originalUrl?: unknown }).originalUrl !== undefined)) {
+    return UNMATCHED;
+  }
+  return cachedTemplate(req.url ?? '/');
+}
+
+/**
+ * Raw paths repeat (`/health`, `/`); a small cache saves re-templating them. It is cleared when
+ * full, so random paths from a scanner cost a bounded amount.
+ */
+const templateCache = new Map<string, string>();
+const TEMPLATE_CACHE_SIZE = 1000;
+
+function cachedTemplate(url: string): string {
+  let template = templateCache.get(url);
+  if (template === undefined) {
+    template = routeTemplate(url);
+    if (templateCache.size >= TEMPLATE_CACHE_SIZE) templateCache.clear();
+    templateCache.set(url, template);
+  }
+  return template;
+}
+
+/** The client's address: the framework's (honours its trust-proxy setting), else the socket's. */
+export function clientIp(req: IncomingMessage, fw?: FrameworkRequest): string {
+  const fromFramework = fw?.ip ?? (req as { ip?: unknown }).ip;
+  if (typeof fromFramework === 'string' && fromFramework.length > 0) return fromFramework;
+  return req.socket?.remoteAddress ?? 'unknown';
+}
+
+function errorType(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const name = (error as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && name.length > 0 && name !== 'Object') return name;
+    const own = (error as { name?: unknown }).name;
+    if (typeof own === 'string' && own.length > 0) return own;
+  }
+  return typeof error === 'string' ? 'string' : 'unknown';
+}
+
+function onResponseClose(this: ServerResponse): void {
+  try {
+    inFlight--;
+    instruments.http_concurrent_connections.labels().set(inFlight);
+    const req = this.req;
+    const state = stateOf(req);
+    if (state === undefined || state.ignored) return;
+    const seconds = (performance.now() - state.startedAt) / 1000;
+    const status = this.writableFinished ? this.statusCode : CLIENT_CLOSED_STATUS;
+    const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
+    const endpoint = endpointOf(req, state, status);
+    const fw = state.frameworkRequest;
+    const user = state.user;
+    let role = user?.role;
+    let id = idString(user?.id);
+    if (typeof role !== 'string' || role.length === 0 || id === undefined) {
+      const fallback = userOf(req, fw);
+      if (typeof role !== 'string' || role.length === 0) role = fallback?.role as string | undefined;
+      id ??= idString(fallback?.id);
+    }
+    if (typeof role !== 'string' || role.length === 0) role = ANONYMOUS_ROLE;
+    instruments.http_requests_total.labels(method, endpoint, STATUS_TEXT[status] ?? String(status), role).add(1);
+    instruments.http_request_duration_seconds.labels(method, endpoint).observe(seconds);
+    if (state.error !== undefined && status >= 500) {
+      instruments.application_errors_total.labels(errorType(state.error), 'http').add(1);
+    }
+    if (id !== undefined) {
+      for (const listener of userListeners) {
+        try {
+          listener(id);
+        } catch (err) {
+          warnRateLimited('http-user-listener', `an onAuthenticatedRequest listener threw: ${(err as Error)?.message ?? String(err)}`);
+        }
+      }
+    }
+    abuseDetector.observeRequest(id !== undefined ? `user:${id}` : `ip:${clientIp(req, fw)}`, status);
+  } catch (err) {
+    warnRateLimited('http-finish', `request instrumentation failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+/**
+ * Feeds a failed login to credential-stuffing detection (called by `security.loginFailure` of
+ * @bizmon/business). `ip` defaults to the current request's client address. Records no login
+ * metric itself; the username is hashed, never kept. Never throws.
+ */
+export function recordLoginFailure(details: { ip?: string; username?: string }): void {
+  try {
+    if (details === null || typeof details !== 'object' || typeof details.username !== 'string') return;
+    let ip = details.ip;
+    if (typeof ip !== 'string' || ip.length === 0) {
+      const context = currentRequestContext();
+      if (!(context instanceof RequestState)) return;
+      ip = clientIp(context.req, context.frameworkRequest);
+    }
+    abuseDetector.recordLoginFailure(ip, details.username);
+  } catch (err) {
+    warnRateLimited('http-login', `credential-stuffing detection failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+const SUBSCRIBED = Symbol.for('bizmon.http.subscriber');
+type Holder = typeof globalThis & { [SUBSCRIBED]?: (message: unknown) => void };
+
+/**
+ * Starts measuring every HTTP request of the process. Only one copy of this package subscribes,
+ * so two versions side by side still count each request once.
+ */
+export function subscribeRequests(): void {
+  const holder = globalThis as Holder;
+  if (holder[SUBSCRIBED] !== undefined) return;
+  holder[SUBSCRIBED] = onRequestStart;
+  diagnostics.subscribe(REQUEST_START, onRequestStart);
+}
+
+/** Stops measuring (shutdown). Requests in flight still finish their bookkeeping. */
+export function unsubscribeRequests(): void {
+  const holder = globalThis as Holder;
+  if (holder[SUBSCRIBED] !== onRequestStart) return;
+  diagnostics.unsubscribe(REQUEST_START, onRequestStart);
+  holder[SUBSCRIBED] = undefined;
+}
+
+/** Requests in flight now (the gauge's value). */
+export function requestsInFlight(): number {
+  return inFlight;
+}
+
+/** Marks the current request as not counted (the app-mounted monitoring endpoints). */
+export function ignoreRequest(req: IncomingMessage): void {
+  const state = stateOf(req);
+  if (state !== undefined) state.ignored = true;
+}

@@ -168,9 +168,11 @@ export class Dispatcher<M = undefined> {
     const limiter = this.opts.limiter;
     const lastToken = limiter !== undefined && limiter.available() < 2 * this.cost;
     if (!retrying && !lastToken) return;
+    const { maxBytes } = this.channel;
     while (this.queue.length && batch.length < MAX_MERGE) {
       const candidate = [...batch, this.queue[0]!].map((p) => p.notification);
-      if (this.channel.size(mergeNotifications(candidate)) > this.channel.maxBytes) break;
+      if (Number.isFinite(maxBytes) && this.channel.size(mergeNotifications(candidate)) > maxBytes)
+        break;
       batch.push(this.queue.shift()!);
     }
   }

@@ -1,3 +1,4 @@
+import { renderNotification, type RenderOptions } from '../template';
 import type { Notification } from '../types';
 
 /** The kinds of channel we deliver to. */
@@ -47,3 +48,28 @@ export class DeliveryError extends Error {
 
 /** DingTalk and WeChat Work robots take 20 messages a minute. */
 export const ROBOT_RATE_LIMIT: RateLimit = { messages: 20, perMs: 60_000 };
+
+/** What the channels share: identity, limits, and measuring a message by its rendered markdown. */
+export abstract class BaseChannel implements Channel {
+  abstract readonly type: ChannelType;
+  readonly requestsPerMessage: number = 1;
+
+  constructor(
+    readonly name: string,
+    readonly rateKey: string,
+    readonly rateLimit: RateLimit | undefined,
+    readonly maxBytes: number,
+    protected readonly render: RenderOptions,
+  ) {}
+
+  /** The text that counts against {@link maxBytes}. */
+  protected text(n: Notification): string {
+    return renderNotification(n, this.render).markdown;
+  }
+
+  size(n: Notification): number {
+    return Buffer.byteLength(this.text(n), 'utf8');
+  }
+
+  abstract send(n: Notification, signal: AbortSignal): Promise<void>;
+}

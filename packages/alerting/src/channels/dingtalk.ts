@@ -1,7 +1,7 @@
 import type { DingTalkChannelConfig } from '../config';
 import { renderNotification, truncateUtf8, type RenderOptions } from '../template';
 import type { Notification } from '../types';
-import { ROBOT_RATE_LIMIT, type Channel } from './channel';
+import { BaseChannel, ROBOT_RATE_LIMIT } from './channel';
 import { checkResponse, postJson, type PlatformRules } from './http';
 import { dingtalkSign } from './sign';
 
@@ -16,36 +16,28 @@ const RULES: PlatformRules = {
 };
 
 /** DingTalk custom robot: markdown, signed when a secret is set, with @mobiles / @all. */
-export class DingTalkChannel implements Channel {
+export class DingTalkChannel extends BaseChannel {
   readonly type = 'dingtalk' as const;
-  readonly maxBytes = MAX_BYTES;
-  readonly requestsPerMessage = 1;
-  readonly rateKey: string;
-  readonly rateLimit;
 
   constructor(
-    readonly name: string,
+    name: string,
     private readonly config: DingTalkChannelConfig,
-    private readonly render: RenderOptions,
+    render: RenderOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.rateKey = config.webhookUrl;
-    this.rateLimit = config.rateLimit ?? ROBOT_RATE_LIMIT;
+    super(name, config.webhookUrl, config.rateLimit ?? ROBOT_RATE_LIMIT, MAX_BYTES, render);
   }
 
-  private text(n: Notification): { title: string; text: string } {
-    const { title, markdown } = renderNotification(n, this.render);
+  protected override text(n: Notification): string {
+    const markdown = super.text(n);
     // DingTalk only notifies the people whose @mobile appears in the text.
     const mentions = (this.config.atMobiles ?? []).map((m) => `@${m}`).join(' ');
-    return { title, text: mentions ? `${markdown}\n\n${mentions}` : markdown };
-  }
-
-  size(n: Notification): number {
-    return Buffer.byteLength(this.text(n).text, 'utf8');
+    return mentions ? `${markdown}\n\n${mentions}` : markdown;
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {
-    const { title, text } = this.text(n);
+    const { title } = renderNotification(n, this.render);
+    const text = this.text(n);
     const url = new URL(this.config.webhookUrl);
     if (this.config.secret) {
       const ts = this.now();

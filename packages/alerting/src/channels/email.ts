@@ -2,7 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { EmailChannelConfig } from '../config';
 import { renderNotification, type RenderOptions } from '../template';
 import type { Notification } from '../types';
-import { DeliveryError, type Channel } from './channel';
+import { BaseChannel, DeliveryError } from './channel';
 
 /** Network-level nodemailer error codes; a later attempt may succeed. */
 const TRANSIENT_CODES = new Set([
@@ -15,23 +15,24 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /** Email over SMTP (nodemailer). SMTP 4xx and connection errors are retried; 5xx and bad logins are not. */
-export class EmailChannel implements Channel {
+export class EmailChannel extends BaseChannel {
   readonly type = 'email' as const;
-  readonly maxBytes = Number.POSITIVE_INFINITY;
-  readonly requestsPerMessage = 1;
-  readonly rateKey: string;
-  readonly rateLimit;
   private readonly transport: Transporter;
 
   constructor(
-    readonly name: string,
+    name: string,
     private readonly config: EmailChannelConfig,
-    private readonly render: RenderOptions,
+    render: RenderOptions,
     timeoutMs: number,
   ) {
     const { smtp } = config;
-    this.rateKey = `smtp://${smtp.host}:${smtp.port}`;
-    this.rateLimit = config.rateLimit;
+    super(
+      name,
+      `smtp://${smtp.host}:${smtp.port}`,
+      config.rateLimit,
+      Number.POSITIVE_INFINITY,
+      render,
+    );
     this.transport = nodemailer.createTransport({
       host: smtp.host,
       port: smtp.port,
@@ -42,10 +43,6 @@ export class EmailChannel implements Channel {
       socketTimeout: timeoutMs,
       tls: smtp.tlsRejectUnauthorized === false ? { rejectUnauthorized: false } : undefined,
     });
-  }
-
-  size(): number {
-    return 0;
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {

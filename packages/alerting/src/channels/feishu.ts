@@ -1,7 +1,7 @@
 import type { FeishuChannelConfig } from '../config';
 import { alertEmoji, renderNotification, truncateUtf8, type RenderOptions } from '../template';
 import type { Notification } from '../types';
-import type { Channel } from './channel';
+import { BaseChannel } from './channel';
 import { checkResponse, postJson, type PlatformRules } from './http';
 import { feishuSign } from './sign';
 
@@ -16,25 +16,16 @@ const RULES: PlatformRules = {
 };
 
 /** Feishu / Lark custom bot: an interactive card with a markdown body, signed when a secret is set. */
-export class FeishuChannel implements Channel {
+export class FeishuChannel extends BaseChannel {
   readonly type = 'feishu' as const;
-  readonly maxBytes = MAX_BYTES;
-  readonly requestsPerMessage = 1;
-  readonly rateKey: string;
-  readonly rateLimit;
 
   constructor(
-    readonly name: string,
+    name: string,
     private readonly config: FeishuChannelConfig,
-    private readonly render: RenderOptions,
+    render: RenderOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.rateKey = config.webhookUrl;
-    this.rateLimit = config.rateLimit;
-  }
-
-  size(n: Notification): number {
-    return Buffer.byteLength(renderNotification(n, this.render).markdown, 'utf8');
+    super(name, config.webhookUrl, config.rateLimit, MAX_BYTES, render);
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {

@@ -1,7 +1,7 @@
 import type { WebhookChannelConfig } from '../config';
 import { renderNotification, type RenderOptions } from '../template';
 import type { Notification } from '../types';
-import type { Channel } from './channel';
+import { BaseChannel } from './channel';
 import { checkResponse, postJson } from './http';
 import { webhookSignature } from './sign';
 
@@ -27,24 +27,15 @@ export interface WebhookBody {
 }
 
 /** Generic webhook: JSON POST, optionally HMAC-signed; non-2xx is a failure. */
-export class WebhookChannel implements Channel {
+export class WebhookChannel extends BaseChannel {
   readonly type = 'webhook' as const;
-  readonly maxBytes = Number.POSITIVE_INFINITY;
-  readonly requestsPerMessage = 1;
-  readonly rateKey: string;
-  readonly rateLimit;
 
   constructor(
-    readonly name: string,
+    name: string,
     private readonly config: WebhookChannelConfig,
-    private readonly render: RenderOptions,
+    render: RenderOptions,
   ) {
-    this.rateKey = config.url;
-    this.rateLimit = config.rateLimit;
-  }
-
-  size(): number {
-    return 0;
+    super(name, config.url, config.rateLimit, Number.POSITIVE_INFINITY, render);
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {

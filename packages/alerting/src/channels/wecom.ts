@@ -1,7 +1,7 @@
 import type { WeComChannelConfig } from '../config';
 import { renderNotification, truncateUtf8, type RenderOptions } from '../template';
 import type { Logger, Notification } from '../types';
-import { ROBOT_RATE_LIMIT, type Channel } from './channel';
+import { BaseChannel, ROBOT_RATE_LIMIT } from './channel';
 import { checkResponse, postJson, type PlatformRules } from './http';
 
 /** WeChat Work rejects markdown content over 4096 bytes. */
@@ -18,26 +18,18 @@ const RULES: PlatformRules = {
  * WeChat Work group robot: markdown within 4096 bytes. Markdown messages cannot mention by
  * mobile, so `mentionedMobiles` costs a second, plain-text message.
  */
-export class WeComChannel implements Channel {
+export class WeComChannel extends BaseChannel {
   readonly type = 'wecom' as const;
-  readonly maxBytes = WECOM_MAX_BYTES;
-  readonly requestsPerMessage: number;
-  readonly rateKey: string;
-  readonly rateLimit;
+  override readonly requestsPerMessage: number;
 
   constructor(
-    readonly name: string,
+    name: string,
     private readonly config: WeComChannelConfig,
-    private readonly render: RenderOptions,
+    render: RenderOptions,
     private readonly log: Logger,
   ) {
-    this.rateKey = config.webhookUrl;
-    this.rateLimit = config.rateLimit ?? ROBOT_RATE_LIMIT;
+    super(name, config.webhookUrl, config.rateLimit ?? ROBOT_RATE_LIMIT, WECOM_MAX_BYTES, render);
     this.requestsPerMessage = config.mentionedMobiles?.length ? 2 : 1;
-  }
-
-  size(n: Notification): number {
-    return Buffer.byteLength(renderNotification(n, this.render).markdown, 'utf8');
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {

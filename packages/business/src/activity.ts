@@ -47,7 +47,8 @@ export function publish(figures: ActivityFigures | undefined): void {
     daily.clear();
     monthly.clear();
     conversion.clear();
-    for (const [period] of RETENTION_PERIODS) instruments.user_retention_rate.labels(period).clear();
+    for (const [period] of RETENTION_PERIODS)
+      instruments.user_retention_rate.labels(period).clear();
     return;
   }
   active.set(figures.active);

@@ -1,6 +1,12 @@
 import { instruments, MAX_LABEL_VALUE_LENGTH } from '@bizmon/core';
 import { errorTypeOf, inputFailed, modeOf, numberOf, roleOf } from './input';
-import { functionMonitor, invoke, type AnyFunction, type CallMonitor, type FunctionMonitor } from './wrap';
+import {
+  functionMonitor,
+  invoke,
+  type AnyFunction,
+  type CallMonitor,
+  type FunctionMonitor,
+} from './wrap';
 
 /** Which AI task: the service (`midjourney`, `flux`, …), its mode and the user's role. */
 export interface AiTaskLabels {
@@ -38,7 +44,8 @@ function componentOf(service: string): string {
   let name = componentNames.get(service);
   if (name === undefined) {
     name = `ai_service_${service}`;
-    if (componentNames.size < MAX_COMPONENT_NAMES && name.length <= MAX_LABEL_VALUE_LENGTH) componentNames.set(service, name);
+    if (componentNames.size < MAX_COMPONENT_NAMES && name.length <= MAX_LABEL_VALUE_LENGTH)
+      componentNames.set(service, name);
   }
   return name;
 }
@@ -53,14 +60,22 @@ function recordSucceeded(service: string, mode: string, role: string, seconds: n
   instruments.ai_task_duration_seconds.labels(service, mode).observe(seconds);
 }
 
-function recordFailed(service: string, mode: string, role: string, seconds: number | undefined, error: unknown): void {
+function recordFailed(
+  service: string,
+  mode: string,
+  role: string,
+  seconds: number | undefined,
+  error: unknown,
+): void {
   const errorType = errorTypeOf(error);
   instruments.ai_tasks_total.labels(service, 'failed', role).add(1);
-  if (seconds !== undefined) instruments.ai_task_duration_seconds.labels(service, mode).observe(seconds);
+  if (seconds !== undefined)
+    instruments.ai_task_duration_seconds.labels(service, mode).observe(seconds);
   instruments.ai_service_failures_total.labels(service, errorType).add(1);
   // A service name the label check refuses would make an invalid component too; the
   // failure is already counted as a drop above, so skip the string.
-  if (typeof service === 'string') instruments.application_errors_total.labels(errorType, componentOf(service)).add(1);
+  if (typeof service === 'string')
+    instruments.application_errors_total.labels(errorType, componentOf(service)).add(1);
 }
 
 class AiTaskMonitor implements CallMonitor {
@@ -112,7 +127,12 @@ export const aiTasks = {
   /** A task succeeded: `ai_tasks_total{status="success"}` and its duration by service and mode. */
   succeeded(task: AiTaskSuccess): void {
     try {
-      recordSucceeded(task.service, modeOf(task.mode), roleOf(task.userRole), numberOf(task.durationSeconds));
+      recordSucceeded(
+        task.service,
+        modeOf(task.mode),
+        roleOf(task.userRole),
+        numberOf(task.durationSeconds),
+      );
     } catch (err) {
       inputFailed('ai_tasks_total', 'aiTasks.succeeded', err);
     }
@@ -153,7 +173,12 @@ export const aiTasks = {
     } catch (err) {
       inputFailed('ai_tasks_total', 'aiTasks.track', err);
     }
-    return invoke(new AiTaskMonitor(service as string, mode, userRole), fn as AnyFunction, undefined, []) as R;
+    return invoke(
+      new AiTaskMonitor(service as string, mode, userRole),
+      fn as AnyFunction,
+      undefined,
+      [],
+    ) as R;
   },
 };
 

@@ -43,7 +43,8 @@ export const credits = {
       instruments.credits_operations_total.labels('consume', role).add(1);
       instruments.credits_consumed_total.labels(role).add(numberOf(op.amount));
       const balance = op.balanceAfter;
-      if (balance !== undefined) instruments.user_credits_balance.labels().observe(numberOf(balance));
+      if (balance !== undefined)
+        instruments.user_credits_balance.labels().observe(numberOf(balance));
     } catch (err) {
       inputFailed('credits_operations_total', 'credits.consumed', err);
     }
@@ -120,6 +121,8 @@ class CreditsMonitor implements CallMonitor {
  * `application_errors_total{error_type, component="credits_system"}` and is re-thrown.
  * Wrapper (`monitorCreditsOperation('consume')(fn)`) or method decorator (either style).
  */
-export function monitorCreditsOperation(operation: 'consume' | 'refund' | 'purchase' | (string & {})): FunctionMonitor {
+export function monitorCreditsOperation(
+  operation: 'consume' | 'refund' | 'purchase' | (string & {}),
+): FunctionMonitor {
   return functionMonitor(new CreditsMonitor(operation), 'monitorCreditsOperation');
 }

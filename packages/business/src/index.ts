@@ -1,4 +1,11 @@
-export { aiTasks, monitorAiTask, type AiTaskFailure, type AiTaskLabels, type AiTaskSuccess, type MonitorAiTaskOptions } from './ai-tasks';
+export {
+  aiTasks,
+  monitorAiTask,
+  type AiTaskFailure,
+  type AiTaskLabels,
+  type AiTaskSuccess,
+  type MonitorAiTaskOptions,
+} from './ai-tasks';
 export {
   credits,
   monitorCreditsOperation,
@@ -7,8 +14,20 @@ export {
   type CreditsRefunded,
 } from './credits';
 export { errors, type FileUploadFailure, type PaymentFailure } from './errors';
-export { security, type ApiAbuse, type LoginFailure, type SecurityEvent, type SuspiciousAccess } from './security';
-export { users, startUserActivity, stopUserActivity, MAX_USER_ID_LENGTH, type UserActivityOptions } from './users';
+export {
+  security,
+  type ApiAbuse,
+  type LoginFailure,
+  type SecurityEvent,
+  type SuspiciousAccess,
+} from './security';
+export {
+  users,
+  startUserActivity,
+  stopUserActivity,
+  MAX_USER_ID_LENGTH,
+  type UserActivityOptions,
+} from './users';
 export { HyperLogLog, hash32 } from './hll';
 export type { FunctionMonitor } from './wrap';
 export { plugin } from './plugin';

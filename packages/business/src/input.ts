@@ -37,7 +37,8 @@ export function errorTypeOf(error: unknown): string {
       case 'function': {
         const ctor = (error as { constructor?: unknown }).constructor;
         const className = typeof ctor === 'function' ? ctor.name : undefined;
-        if (typeof className === 'string' && className.length > 0 && className !== 'Object') return className;
+        if (typeof className === 'string' && className.length > 0 && className !== 'Object')
+          return className;
         const name = (error as { name?: unknown }).name;
         if (typeof name === 'string' && name.length > 0) return name;
         return className || 'Object';

@@ -65,7 +65,8 @@ export class LocalActivity implements ActivityStore {
     const oldestDay = shiftDay(day, -(MAU_DAYS - 1));
     for (const key of this.days.keys()) if (key < oldestDay || key > day) this.days.delete(key);
     const oldestCohort = shiftDay(day, -(COHORT_DAYS - 1));
-    for (const key of this.cohorts.keys()) if (key < oldestCohort || key > day) this.cohorts.delete(key);
+    for (const key of this.cohorts.keys())
+      if (key < oldestCohort || key > day) this.cohorts.delete(key);
     let today = this.days.get(day);
     if (!today) this.days.set(day, (today = new HyperLogLog()));
     this.today = today;
@@ -116,11 +117,14 @@ export class LocalActivity implements ActivityStore {
     const now = this.clock();
     this.advance(now);
     const daily = Math.round(this.today.count());
-    const recent = this.minuteSketches.filter((_, slot) => this.minute - this.minuteOfSlot[slot]! < ACTIVE_MINUTES);
+    const recent = this.minuteSketches.filter(
+      (_, slot) => this.minute - this.minuteOfSlot[slot]! < ACTIVE_MINUTES,
+    );
     const retention = {} as ActivityFigures['retention'];
     RETENTION_PERIODS.forEach(([period], i) => {
       const cohort = this.retentionCohorts[i];
-      retention[period] = cohort === undefined ? undefined : ratio(this.retained[i]!.size, cohort.size);
+      retention[period] =
+        cohort === undefined ? undefined : ratio(this.retained[i]!.size, cohort.size);
     });
     return Promise.resolve({
       active: Math.round(HyperLogLog.countUnion(recent)),

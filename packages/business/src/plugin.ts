@@ -6,7 +6,9 @@ function redisPrefix(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.BIZMON_REDIS_PREFIX;
   if (raw === undefined || raw === '') return undefined;
   if (raw.length <= 100 && !/\s/.test(raw)) return raw;
-  warn('BIZMON_REDIS_PREFIX is invalid: expected at most 100 characters without spaces; using the default "bizmon:"');
+  warn(
+    'BIZMON_REDIS_PREFIX is invalid: expected at most 100 characters without spaces; using the default "bizmon:"',
+  );
   return undefined;
 }
 

@@ -2,7 +2,14 @@ import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { reportDrop, warnRateLimited } from '@bizmon/core';
-import { ACTIVE_MINUTES, MAU_DAYS, RETENTION_PERIODS, ratio, type ActivityFigures, type ActivityStore } from './activity';
+import {
+  ACTIVE_MINUTES,
+  MAU_DAYS,
+  RETENTION_PERIODS,
+  ratio,
+  type ActivityFigures,
+  type ActivityStore,
+} from './activity';
 import { minuteOf, shiftDay, type Calendar } from './calendar';
 
 /** Options of the Redis store. */
@@ -110,7 +117,11 @@ export class RedisActivity implements ActivityStore {
   private add(set: Set<string>, id: string): void {
     if (set.has(id)) return;
     if (this.buffered >= this.maxBuffered) {
-      reportDrop('daily_active_users', 'invalid_value', `user activity buffer full (${this.maxBuffered} ids): Redis is not keeping up`);
+      reportDrop(
+        'daily_active_users',
+        'invalid_value',
+        `user activity buffer full (${this.maxBuffered} ids): Redis is not keeping up`,
+      );
       return;
     }
     set.add(id);
@@ -146,7 +157,8 @@ export class RedisActivity implements ActivityStore {
 
   /** Writes every buffered batch; one flush at a time, failed batches are kept for the next. */
   flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.buffered > 0 ? this.flush() : undefined));
+    if (this.flushing)
+      return this.flushing.then(() => (this.buffered > 0 ? this.flush() : undefined));
     if (this.current === undefined && this.batches.length === 0) return Promise.resolve();
     const batches = this.batches;
     if (this.current !== undefined) batches.push(this.current);
@@ -185,7 +197,8 @@ export class RedisActivity implements ActivityStore {
       if (batch.registered.size > 0) {
         const regKey = this.key('reg', batch.day);
         const registered = [...batch.registered];
-        for (let i = 0; i < registered.length; i += CHUNK) pipeline.sadd(regKey, ...registered.slice(i, i + CHUNK));
+        for (let i = 0; i < registered.length; i += CHUNK)
+          pipeline.sadd(regKey, ...registered.slice(i, i + CHUNK));
         pipeline.expire(regKey, DAY_KEY_TTL);
       }
       if (batch.purchased.size > 0) {
@@ -216,7 +229,8 @@ export class RedisActivity implements ActivityStore {
       const error = replies?.find(([err]) => err !== null);
       if (error) throw error[0];
     }
-    for (const batch of batches) this.buffered -= batch.seen.size + batch.registered.size + batch.purchased.size;
+    for (const batch of batches)
+      this.buffered -= batch.seen.size + batch.registered.size + batch.purchased.size;
     if (this.buffered < 0) this.buffered = 0;
   }
 
@@ -235,6 +249,8 @@ export class RedisActivity implements ActivityStore {
   }
 
   async figures(): Promise<ActivityFigures | undefined> {
+    // Unreachable Redis: answer at once (no sample) rather than stall the scrape.
+    if (this.client.status !== 'ready') return undefined;
     try {
       await this.flush();
       return await this.internal(() => this.read());
@@ -263,7 +279,9 @@ export class RedisActivity implements ActivityStore {
       .pfcount(...minuteKeys)
       .pfcount(this.key('buyers', today));
     for (const [period, age] of RETENTION_PERIODS) {
-      pipeline.scard(this.key('reg', shiftDay(today, -age))).scard(this.key(`retained:${period}`, today));
+      pipeline
+        .scard(this.key('reg', shiftDay(today, -age)))
+        .scard(this.key(`retained:${period}`, today));
     }
     const results = await pipeline.exec();
     if (results === null) return undefined;
@@ -294,4 +312,3 @@ export class RedisActivity implements ActivityStore {
     this.client.disconnect();
   }
 }
-

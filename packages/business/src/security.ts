@@ -48,7 +48,9 @@ export const security = {
   loginFailure(failure?: LoginFailure): void {
     try {
       const reason = failure?.reason;
-      instruments.login_failures_total.labels(reason === undefined || reason === null ? 'unknown' : reason).add(1);
+      instruments.login_failures_total
+        .labels(reason === undefined || reason === null ? 'unknown' : reason)
+        .add(1);
       instruments.security_events_total.labels('login_failure', DEFAULT_SEVERITY).add(1);
     } catch (err) {
       inputFailed('login_failures_total', 'security.loginFailure', err);
@@ -74,7 +76,10 @@ export const security = {
       const severity = access.severity;
       instruments.suspicious_access_patterns_total.labels(access.pattern).add(1);
       instruments.security_events_total
-        .labels('suspicious_access', severity === undefined || severity === null ? DEFAULT_SEVERITY : severity)
+        .labels(
+          'suspicious_access',
+          severity === undefined || severity === null ? DEFAULT_SEVERITY : severity,
+        )
         .add(1);
     } catch (err) {
       inputFailed('suspicious_access_patterns_total', 'security.suspiciousAccess', err);

@@ -3,7 +3,7 @@ import { publish, type ActivityStore } from './activity';
 import { recording } from './input';
 import { Calendar } from './calendar';
 import { LocalActivity } from './local-activity';
-import { RedisActivity, type RedisActivityOptions } from './redis-activity';
+import { RedisActivity } from './redis-activity';
 
 /** Longest user id accepted; ids are hashed, never labels, but a megabyte id is a bug. */
 export const MAX_USER_ID_LENGTH = 256;
@@ -18,7 +18,7 @@ export interface UserActivityOptions {
   redisPrefix?: string;
   /** Milliseconds since the epoch; injectable for tests. Default `Date.now`. */
   clock?: () => number;
-  /** Redis batching: see {@link RedisActivityOptions}. */
+  /** Redis batching: write interval (default 1000 ms) and most ids held while Redis is away (default 50,000). */
   flushIntervalMs?: number;
   maxBuffered?: number;
 }
@@ -29,7 +29,11 @@ let unregisterCollect: (() => void) | undefined;
 function validId(id: unknown, metric: string): string | undefined {
   if (typeof id === 'string') {
     if (id.length > 0 && id.length <= MAX_USER_ID_LENGTH) return id;
-    reportDrop(metric, 'invalid_value', `user id of ${id.length} characters (1-${MAX_USER_ID_LENGTH} accepted)`);
+    reportDrop(
+      metric,
+      'invalid_value',
+      `user id of ${id.length} characters (1-${MAX_USER_ID_LENGTH} accepted)`,
+    );
     return undefined;
   }
   // Numeric ids are common (database keys); they count as their decimal string, as in Redis.

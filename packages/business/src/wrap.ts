@@ -28,7 +28,11 @@ export type AnyFunction = (...args: never[]) => unknown;
 export interface FunctionMonitor {
   <F extends AnyFunction>(fn: F): F;
   <F extends AnyFunction>(value: F, context: ClassMethodDecoratorContext): F;
-  <T>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): TypedPropertyDescriptor<T>;
+  <T>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): TypedPropertyDescriptor<T>;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -45,7 +49,12 @@ function secondsSince(start: number): number {
 }
 
 /** Runs `fn` under `monitor`; returns its result and re-throws its error unchanged. */
-export function invoke(monitor: CallMonitor, fn: AnyFunction, thisArg: unknown, args: readonly unknown[]): unknown {
+export function invoke(
+  monitor: CallMonitor,
+  fn: AnyFunction,
+  thisArg: unknown,
+  args: readonly unknown[],
+): unknown {
   const start = performance.now();
   const role = monitor.begin();
   let result: unknown;
@@ -86,30 +95,49 @@ function wrapFunction<F extends AnyFunction>(monitor: CallMonitor, fn: F): F {
 }
 
 function isStandardContext(value: unknown): value is ClassMethodDecoratorContext {
-  return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { kind?: unknown }).kind === 'string'
+  );
 }
 
 /** Builds the wrapper/decorator for `monitor`; `label` names it in warnings. */
 export function functionMonitor(monitor: CallMonitor, label: string): FunctionMonitor {
   function apply(a: unknown, b?: unknown, c?: unknown): unknown {
     // experimentalDecorators: (prototype or constructor, key, descriptor).
-    if (c !== undefined && typeof c === 'object' && c !== null && (typeof b === 'string' || typeof b === 'symbol')) {
+    if (
+      c !== undefined &&
+      typeof c === 'object' &&
+      c !== null &&
+      (typeof b === 'string' || typeof b === 'symbol')
+    ) {
       const descriptor = c as PropertyDescriptor;
       if (typeof descriptor.value === 'function') {
         descriptor.value = wrapFunction(monitor, descriptor.value as AnyFunction);
       } else {
-        warnRateLimited(`decorator:${label}`, `${label} decorates methods only; ${String(b)} was left as is`);
+        warnRateLimited(
+          `decorator:${label}`,
+          `${label} decorates methods only; ${String(b)} was left as is`,
+        );
       }
       return descriptor;
     }
     // Standard decorators: (method, context) with context.kind === 'method'.
     if (isStandardContext(b)) {
-      if (b.kind === 'method' && typeof a === 'function') return wrapFunction(monitor, a as AnyFunction);
-      warnRateLimited(`decorator:${label}`, `${label} decorates methods only; a ${b.kind} was left as is`);
+      if (b.kind === 'method' && typeof a === 'function')
+        return wrapFunction(monitor, a as AnyFunction);
+      warnRateLimited(
+        `decorator:${label}`,
+        `${label} decorates methods only; a ${b.kind} was left as is`,
+      );
       return undefined;
     }
     if (typeof a === 'function') return wrapFunction(monitor, a as AnyFunction);
-    warnRateLimited(`decorator:${label}`, `${label} was given a ${typeof a} instead of a function; left as is`);
+    warnRateLimited(
+      `decorator:${label}`,
+      `${label} was given a ${typeof a} instead of a function; left as is`,
+    );
     return a;
   }
   return apply as FunctionMonitor;

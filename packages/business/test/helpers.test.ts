@@ -1,4 +1,10 @@
-import { resolveConfig, startTelemetry, runWithRequestContext, setRequestUser, type Telemetry } from '@bizmon/core';
+import {
+  resolveConfig,
+  startTelemetry,
+  runWithRequestContext,
+  setRequestUser,
+  type Telemetry,
+} from '@bizmon/core';
 import { aiTasks, credits, errors, security, users } from '@bizmon/business';
 import { expectMatchesCatalog, sampleValue, type Family } from '../../../test/support/exposition';
 
@@ -7,7 +13,9 @@ let stderr: jest.SpyInstance;
 
 beforeAll(async () => {
   stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  telemetry = await startTelemetry(resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }));
+  telemetry = await startTelemetry(
+    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }),
+  );
 });
 
 afterAll(async () => {
@@ -20,7 +28,11 @@ async function scrape(): Promise<Map<string, Family>> {
 }
 
 /** Every sample of `name` whose labels include `match`, as `{labels: value}` rows. */
-function rows(families: Map<string, Family>, name: string, match: Record<string, string>): Record<string, unknown>[] {
+function rows(
+  families: Map<string, Family>,
+  name: string,
+  match: Record<string, string>,
+): Record<string, unknown>[] {
   const family = families.get(name.replace(/_(bucket|sum|count)$/, ''));
   return (family?.samples ?? [])
     .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
@@ -43,7 +55,9 @@ describe('aiTasks', () => {
     aiTasks.submitted({ service: 'sub-svc' });
     aiTasks.submitted({ service: 'sub-svc', userRole: 'vip' });
     const f = await scrape();
-    expectRows(rows(f, 'ai_tasks_submitted_total', { service: 'sub-svc' }), [{ service: 'sub-svc', value: 2 }]);
+    expectRows(rows(f, 'ai_tasks_submitted_total', { service: 'sub-svc' }), [
+      { service: 'sub-svc', value: 2 },
+    ]);
     expectRows(rows(f, 'ai_tasks_total', { service: 'sub-svc' }), [
       { service: 'sub-svc', status: 'pending', user_role: 'anonymous', value: 1 },
       { service: 'sub-svc', status: 'pending', user_role: 'vip', value: 1 },
@@ -62,9 +76,23 @@ describe('aiTasks', () => {
       { service: 'ok-svc', mode: 'default', value: 1 },
       { service: 'ok-svc', mode: 'fast', value: 1 },
     ]);
-    expect(sampleValue(f, 'ai_task_duration_seconds_sum', { service: 'ok-svc', mode: 'default' })).toBe(7);
-    expect(sampleValue(f, 'ai_task_duration_seconds_bucket', { service: 'ok-svc', mode: 'default', le: '5' })).toBe(0);
-    expect(sampleValue(f, 'ai_task_duration_seconds_bucket', { service: 'ok-svc', mode: 'default', le: '10' })).toBe(1);
+    expect(
+      sampleValue(f, 'ai_task_duration_seconds_sum', { service: 'ok-svc', mode: 'default' }),
+    ).toBe(7);
+    expect(
+      sampleValue(f, 'ai_task_duration_seconds_bucket', {
+        service: 'ok-svc',
+        mode: 'default',
+        le: '5',
+      }),
+    ).toBe(0);
+    expect(
+      sampleValue(f, 'ai_task_duration_seconds_bucket', {
+        service: 'ok-svc',
+        mode: 'default',
+        le: '10',
+      }),
+    ).toBe(1);
   });
 
   test('failed counts failed, the service failure and an application error of ai_service_<service>', async () => {
@@ -98,7 +126,9 @@ describe('aiTasks', () => {
     expectRows(rows(f, 'ai_tasks_total', { service: 'ctx-svc' }), [
       { service: 'ctx-svc', status: 'pending', user_role: 'enterprise', value: 1 },
     ]);
-    expectRows(rows(f, 'credits_consumed_total', { user_role: 'enterprise' }), [{ user_role: 'enterprise', value: 3 }]);
+    expectRows(rows(f, 'credits_consumed_total', { user_role: 'enterprise' }), [
+      { user_role: 'enterprise', value: 3 },
+    ]);
   });
 });
 
@@ -114,8 +144,12 @@ describe('credits', () => {
       { operation: 'refund', user_role: 'cr', value: 1 },
       { operation: 'purchase', user_role: 'cr', value: 1 },
     ]);
-    expectRows(rows(f, 'credits_consumed_total', { user_role: 'cr' }), [{ user_role: 'cr', value: 42.5 }]);
-    expectRows(rows(f, 'credits_purchased_total', { user_role: 'cr' }), [{ user_role: 'cr', value: 100 }]);
+    expectRows(rows(f, 'credits_consumed_total', { user_role: 'cr' }), [
+      { user_role: 'cr', value: 42.5 },
+    ]);
+    expectRows(rows(f, 'credits_purchased_total', { user_role: 'cr' }), [
+      { user_role: 'cr', value: 100 },
+    ]);
     expect(sampleValue(f, 'user_credits_balance_count')).toBe(1);
     expect(sampleValue(f, 'user_credits_balance_sum')).toBe(70);
     expect(sampleValue(f, 'user_credits_balance_bucket', { le: '50' })).toBe(0);
@@ -139,7 +173,9 @@ describe('errors', () => {
       { error_type: 'String', component: 'billing', value: 1 },
       { error_type: 'unknown', component: 'billing', value: 1 },
     ]);
-    expectRows(rows(f, 'payment_failures_total', {}), [{ provider: 'alipay', reason: 'timeout', value: 2 }]);
+    expectRows(rows(f, 'payment_failures_total', {}), [
+      { provider: 'alipay', reason: 'timeout', value: 2 },
+    ]);
     expectRows(rows(f, 'file_upload_failures_total', {}), [{ reason: 'too_large', value: 1 }]);
   });
 });
@@ -185,7 +221,14 @@ describe('hostile input', () => {
         },
       },
     );
-    const hostile: unknown[] = [undefined, null, {}, throwing, { service: 'x'.repeat(10_000) }, { service: 42 }];
+    const hostile: unknown[] = [
+      undefined,
+      null,
+      {},
+      throwing,
+      { service: 'x'.repeat(10_000) },
+      { service: 42 },
+    ];
     const calls: ((arg: never) => void)[] = [
       aiTasks.submitted as never,
       aiTasks.succeeded as never,
@@ -228,6 +271,8 @@ describe('hostile input', () => {
     expect(dropped('ai_tasks_submitted_total', 'invalid_label_value')).toBe(3);
     // Unreadable option objects (undefined, null, a throwing Proxy) are counted too.
     expect(dropped('ai_tasks_submitted_total', 'invalid_value')).toBe(3);
-    expect(f.get('ai_tasks_total')!.samples.every((s) => s.labels.service!.length <= 256)).toBe(true);
+    expect(f.get('ai_tasks_total')!.samples.every((s) => s.labels.service!.length <= 256)).toBe(
+      true,
+    );
   });
 });

@@ -11,10 +11,10 @@ import { CounterFamily, GaugeFamily, type HistogramFamily, type SeriesBase } fro
  */
 
 /** Longest a scrape may run before it yields to the event loop (ms). */
-const SLICE_BUDGET_MS = 8;
+const SLICE_BUDGET_MS = 5;
 
 /** Series serialised between two looks at the clock. */
-const SLICE_SERIES = 512;
+const SLICE_SERIES = 128;
 
 /** Escapes a label value per the text format: backslash, double quote and newline. */
 export function escapeLabelValue(value: string): string {
@@ -40,26 +40,34 @@ function formatBound(bound: number): string {
   return bound === Infinity ? '+Inf' : String(bound);
 }
 
-/** The cached `label="value",...` text of a series (no braces), built on first use. */
+/** A series with the exposition text cached by this module (see SeriesBase). */
 interface CachedSeries extends SeriesBase {
   expositionLabels?: string;
 }
 
-function labelText(names: readonly string[], series: CachedSeries): string {
-  let text = series.expositionLabels;
-  if (text !== undefined) return text;
-  text = '';
+/** Joins strings into one flat string (`+=` and template literals build ropes that every later read walks). */
+function flat(...strings: string[]): string {
+  return strings.join('');
+}
+
+/**
+ * The cached text of a series, built on its first scrape: `name{label="value",...} ` for a
+ * counter or gauge, `{label="value",...` (no closing brace; '' when unlabelled) for a histogram.
+ */
+function cachedText(names: readonly string[], series: CachedSeries, head: string, histogram: boolean): string {
+  const cached = series.expositionLabels;
+  if (cached !== undefined) return cached;
   const values = series.labelValues;
+  const out: string[] = histogram ? [] : [head];
   for (let i = 0; i < values.length; i++) {
-    text += `${i === 0 ? '' : ','}${names[i]}="${escapeLabelValue(values[i]!)}"`;
+    out.push(i === 0 ? '{' : ',', names[i]!, '="', escapeLabelValue(values[i]!), '"');
   }
-  // Series are frozen-shape class instances; the property is declared on each class.
-  series.expositionLabels = text;
-  return text;
+  if (!histogram) out.push(values.length === 0 ? ' ' : '} ');
+  return (series.expositionLabels = out.join(''));
 }
 
 function familyHeader(name: string, help: string, type: string): string {
-  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+  return flat('# HELP ', name, ' ', escapeHelp(help), '\n# TYPE ', name, ' ', type, '\n');
 }
 
 function snapshot<S>(family: { forEach(fn: (series: S) => void): void }): S[] {
@@ -70,22 +78,32 @@ function snapshot<S>(family: { forEach(fn: (series: S) => void): void }): S[] {
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Per-histogram-family strings that do not depend on the series. */
-interface BucketTexts {
-  /** `",le="0.1"} ` per bucket, +Inf last. */
+/** Per-histogram-family strings that do not depend on the series, built once. */
+interface HistogramTexts {
+  readonly count: string;
+  readonly sum: string;
+  readonly bucket: string;
+  /** `,le="0.1"} ` per bucket, +Inf last. */
   readonly withLabels: readonly string[];
   /** `{le="0.1"} ` per bucket, for an unlabelled histogram. */
   readonly alone: readonly string[];
 }
 
-const bucketTextCache = new WeakMap<HistogramFamily, BucketTexts>();
+const histogramTextCache = new WeakMap<HistogramFamily, HistogramTexts>();
 
-function bucketTexts(family: HistogramFamily): BucketTexts {
-  let texts = bucketTextCache.get(family);
+function histogramTexts(family: HistogramFamily): HistogramTexts {
+  let texts = histogramTextCache.get(family);
   if (!texts) {
+    const name = family.spec.name;
     const les = [...family.boundaries.map(formatBound), '+Inf'];
-    texts = { withLabels: les.map((le) => `,le="${le}"} `), alone: les.map((le) => `{le="${le}"} `) };
-    bucketTextCache.set(family, texts);
+    texts = {
+      count: flat(name, '_count'),
+      sum: flat(name, '_sum'),
+      bucket: flat(name, '_bucket'),
+      withLabels: les.map((le) => flat(',le="', le, '"} ')),
+      alone: les.map((le) => flat('{le="', le, '"} ')),
+    };
+    histogramTextCache.set(family, texts);
   }
   return texts;
 }
@@ -98,16 +116,19 @@ function bucketTexts(family: HistogramFamily): BucketTexts {
  * loop whenever a slice has run for more than a few milliseconds.
  */
 export async function serializeRegistry(): Promise<string> {
+  // Pieces go into one reused array joined once per slice: joining yields a flat string, where
+  // `+=` would build millions of short-lived rope nodes for the garbage collector (measured: GC
+  // took two thirds of a 50,000-series scrape).
   const parts: string[] = [];
-  let chunk = '';
+  const pieces: string[] = [];
   let inSlice = 0;
   let sliceStart = performance.now();
   // Called after each series; true when the caller should await a turn of the event loop.
   const sliceFull = (): boolean => {
     if (++inSlice < SLICE_SERIES) return false;
     inSlice = 0;
-    parts.push(chunk);
-    chunk = '';
+    parts.push(pieces.join(''));
+    pieces.length = 0;
     return performance.now() - sliceStart >= SLICE_BUDGET_MS;
   };
   const pause = async (): Promise<void> => {
@@ -119,35 +140,33 @@ export async function serializeRegistry(): Promise<string> {
     const { spec } = family;
     const name = spec.name;
     const names = spec.labelNames;
-    chunk += familyHeader(name, spec.help, spec.type);
+    pieces.push(familyHeader(name, spec.help, spec.type));
     if (family instanceof CounterFamily || family instanceof GaugeFamily) {
       if (names.length === 0) family.labels();
       const isGauge = family instanceof GaugeFamily;
       for (const series of snapshot<CachedSeries & { value: number; hasValue?: boolean }>(family)) {
         if (isGauge && !series.hasValue) continue;
-        const labels = labelText(names, series);
-        chunk += `${labels === '' ? name : `${name}{${labels}}`} ${formatValue(series.value)}\n`;
+        pieces.push(cachedText(names, series, name, false), formatValue(series.value), '\n');
         if (sliceFull()) await pause();
       }
     } else {
-      const texts = bucketTexts(family);
-      const bucketName = `${name}_bucket`;
+      const texts = histogramTexts(family);
       for (const series of snapshot(family)) {
-        const labels = labelText(names, series as CachedSeries);
-        const braced = labels === '' ? ' ' : `{${labels}} `;
-        chunk += `${name}_count${braced}${formatValue(series.count)}\n${name}_sum${braced}${formatValue(series.sum)}\n`;
+        const labels = cachedText(names, series as CachedSeries, name, true);
+        const close = labels === '' ? ' ' : '} ';
+        pieces.push(texts.count, labels, close, formatValue(series.count), '\n');
+        pieces.push(texts.sum, labels, close, formatValue(series.sum), '\n');
         const counts = series.counts;
         const tails = labels === '' ? texts.alone : texts.withLabels;
-        const head = labels === '' ? bucketName : `${bucketName}{${labels}`;
         let cumulative = 0;
         for (let i = 0; i < counts.length; i++) {
           cumulative += counts[i]!;
-          chunk += `${head}${tails[i]}${formatValue(cumulative)}\n`;
+          pieces.push(texts.bucket, labels, tails[i]!, formatValue(cumulative), '\n');
         }
         if (sliceFull()) await pause();
       }
     }
   }
-  parts.push(chunk);
+  parts.push(pieces.join(''));
   return parts.join('');
 }

@@ -1,0 +1,122 @@
+// 1. HTTP overhead: requests/s of a trivial node:http server and an Express app, bare vs
+// preloaded with bizmon vs a prom-client middleware vs stock OpenTelemetry. All variants run as
+// servers at once (idle while not loaded); each round loads them one after the other in rotated
+// order from a separate autocannon process, and every ratio is variant/bare within one round.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BENCH_DIR, emit, freePort, rotate, runJson, startServer, summary } from './lib/common.mjs';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 3 : 5;
+const SECONDS = quick ? 1 : 5;
+const WARMUP_SECONDS = quick ? 1 : 2;
+const CONNECTIONS = 10;
+
+const APPS = {
+  trivial: { script: 'http-trivial.cjs', path: '/', method: 'GET' },
+  express: {
+    script: 'http-express.cjs',
+    path: '/api/orders/42',
+    method: 'POST',
+    body: JSON.stringify({ items: [{ sku: 'a', price: 12.5, qty: 2 }, { sku: 'b', price: 3.99, qty: 5 }] }),
+    auth: 'Bearer token-bob',
+  },
+};
+
+const VARIANTS = {
+  bare: {},
+  bizmon: { nodeArgs: ['--require', '@bizmon/node/register'] },
+  promclient: { env: { BENCH_VARIANT: 'promclient' } },
+  otel: { nodeArgs: ['--require', join(BENCH_DIR, 'fixtures', 'otel-preload.cjs')] },
+};
+
+const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
+
+/** CPU time (µs) the process has used, from /proc (Linux); undefined elsewhere. */
+function cpuMicros(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One load run against `server`, with the server's CPU µs per request. */
+async function measure(server, app, seconds) {
+  const before = cpuMicros(server.child.pid);
+  const r = await load(server.port, app, seconds);
+  const after = cpuMicros(server.child.pid);
+  r.cpuPerRequest = before === undefined ? undefined : (after - before) / r.total;
+  return r;
+}
+
+async function load(port, app, seconds) {
+  return runJson(join(BENCH_DIR, 'fixtures', 'load.cjs'), {
+    args: [`http://127.0.0.1:${port}${app.path}`, String(seconds), String(CONNECTIONS), app.method, app.body ?? '', app.auth ?? ''],
+  });
+}
+
+/** Sum of http_requests_total on bizmon's /metrics. */
+async function recordedRequests(exporterPort) {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${exporterPort}/metrics`)).text();
+    let sum = 0;
+    for (const m of text.matchAll(/^http_requests_total(?:\{[^}]*\})? (\S+)$/gm)) sum += Number(m[1]);
+    return sum;
+  } catch {
+    return 0;
+  }
+}
+
+async function benchApp(name, app) {
+  const servers = {};
+  try {
+    for (const [variant, how] of Object.entries(VARIANTS)) {
+      const exporterPort = await freePort();
+      servers[variant] = await startServer(join(BENCH_DIR, 'fixtures', app.script), {
+        nodeArgs: how.nodeArgs ?? [],
+        env: {
+          ...how.env,
+          OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(exporterPort),
+          BENCH_EXPORTER_PORT: String(exporterPort),
+          OTEL_SERVICE_NAME: 'bench',
+        },
+      });
+      servers[variant].exporterPort = exporterPort;
+    }
+    const names = Object.keys(VARIANTS);
+    for (const v of names) await load(servers[v].port, app, WARMUP_SECONDS);
+    const raw = Object.fromEntries(names.map((v) => [v, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const v of rotate(names, round)) {
+        const r = await measure(servers[v], app, SECONDS);
+        if (r.errors > 0) throw new Error(`${name}/${v}: ${r.errors} failed requests`);
+        raw[v].push(r);
+      }
+    }
+    // Is bizmon's preload actually recording the requests? (Not before @bizmon/http lands.)
+    const out = { app: name, variants: {}, bizmonRecorded: await recordedRequests(servers.bizmon.exporterPort) };
+    for (const v of names) {
+      out.variants[v] = {
+        rps: summary(raw[v].map((r) => r.rps)),
+        p50: summary(raw[v].map((r) => r.p50)),
+        p99: summary(raw[v].map((r) => r.p99)),
+        ratio: summary(raw[v].map((r, i) => r.rps / raw.bare[i].rps)),
+        cpuPerRequest: summary(raw[v].map((r) => r.cpuPerRequest)),
+        // Throughput a CPU-bound server would keep, from CPU per request: far less sensitive to
+        // other processes on the machine than requests/s.
+        cpuRatio: summary(raw[v].map((r, i) => raw.bare[i].cpuPerRequest / r.cpuPerRequest)),
+      };
+    }
+    return out;
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
+  }
+}
+
+const apps = [];
+for (const [name, app] of Object.entries(APPS)) apps.push(await benchApp(name, app));
+emit({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, apps });

@@ -63,10 +63,9 @@ export class LocalActivity implements ActivityStore {
   private newDay(day: string): void {
     this.day = day;
     const oldestDay = shiftDay(day, -(MAU_DAYS - 1));
-    for (const key of this.days.keys()) if (key < oldestDay || key > day) this.days.delete(key);
+    for (const key of this.days.keys()) if (key < oldestDay) this.days.delete(key);
     const oldestCohort = shiftDay(day, -(COHORT_DAYS - 1));
-    for (const key of this.cohorts.keys())
-      if (key < oldestCohort || key > day) this.cohorts.delete(key);
+    for (const key of this.cohorts.keys()) if (key < oldestCohort) this.cohorts.delete(key);
     let today = this.days.get(day);
     if (!today) this.days.set(day, (today = new HyperLogLog()));
     this.today = today;

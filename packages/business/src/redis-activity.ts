@@ -90,6 +90,14 @@ export class RedisActivity implements ActivityStore {
         `user activity: Redis is unreachable (${err.code ?? err.message}); active-user figures are not published until it is back`,
       ),
     );
+    // Like the exporter's server, bizmon's connection must not keep a finished app alive.
+    this.client.on('connect', () => {
+      try {
+        this.client.stream?.unref();
+      } catch {
+        // A stream without unref (a custom connector) just keeps the loop alive.
+      }
+    });
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1000);
     this.timer.unref();
   }

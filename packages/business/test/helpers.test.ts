@@ -1,31 +1,9 @@
-import {
-  resolveConfig,
-  startTelemetry,
-  runWithRequestContext,
-  setRequestUser,
-  type Telemetry,
-} from '@bizmon/core';
+import { runWithRequestContext, setRequestUser } from '@bizmon/core';
 import { aiTasks, credits, errors, security, users } from '@bizmon/business';
 import { expectMatchesCatalog, sampleValue, type Family } from '../../../test/support/exposition';
+import { useTelemetry } from './telemetry';
 
-let telemetry: Telemetry;
-let stderr: jest.SpyInstance;
-
-beforeAll(async () => {
-  stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  telemetry = await startTelemetry(
-    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }),
-  );
-});
-
-afterAll(async () => {
-  await telemetry.shutdown();
-  stderr.mockRestore();
-});
-
-async function scrape(): Promise<Map<string, Family>> {
-  return expectMatchesCatalog(await telemetry.scrape());
-}
+const { scrape, text: scrapeText } = useTelemetry();
 
 /** Every sample of `name` whose labels include `match`, as `{labels: value}` rows. */
 function rows(
@@ -189,7 +167,7 @@ describe('security', () => {
     security.suspiciousAccess({ pattern: 'path_probe', ip: '10.0.0.4' });
     security.suspiciousAccess({ pattern: 'sql_injection', severity: 'critical' });
     security.event({ eventType: 'token_replay', severity: 'info' });
-    const text = await telemetry.scrape();
+    const text = await scrapeText();
     for (const secret of ['10.0.0.', 'alice', 'u9']) expect(text).not.toContain(secret);
     const f = expectMatchesCatalog(text);
     expectRows(rows(f, 'login_failures_total', {}), [

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import { resolveConfig, startTelemetry, type Telemetry } from '@bizmon/core';
 import { credits, startUserActivity, stopUserActivity, users } from '@bizmon/business';
-import { expectMatchesCatalog, sampleValue, type Family } from '../../../test/support/exposition';
+import { sampleValue } from '../../../test/support/exposition';
+import { one, useTelemetry } from './telemetry';
 import { hasServer } from '../../../test/support/env';
 import { freePort } from '../../../test/support/apps';
 
@@ -16,44 +16,22 @@ beforeAll(async () => {
 });
 
 describe('user activity in Redis', () => {
-  let telemetry: Telemetry;
-  let stderr: jest.SpyInstance;
+  const { scrape, logged } = useTelemetry();
   let redis: Redis;
   let now = 0;
   const clock = (): number => now;
 
-  beforeAll(async () => {
-    if (!redisUp) return;
-    stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    redis = new Redis(REDIS_URL);
-    telemetry = await startTelemetry(
-      resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }),
-    );
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL, { lazyConnect: true });
   });
 
   afterAll(async () => {
     if (!redisUp) return;
     await stopUserActivity();
-    await telemetry.shutdown();
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
-    stderr.mockRestore();
   });
-
-  async function scrape(): Promise<Map<string, Family>> {
-    return expectMatchesCatalog(await telemetry.scrape());
-  }
-
-  function one(
-    f: Map<string, Family>,
-    name: string,
-    labels: Record<string, string> = {},
-  ): number | undefined {
-    return f
-      .get(name)
-      ?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-  }
 
   test('writes per-day HyperLogLogs with expiry, off the request path', async () => {
     if (!redisUp) return;
@@ -137,9 +115,7 @@ describe('user activity in Redis', () => {
       sampleValue(f, 'bizmon_dropped_measurements_total', { metric: 'daily_active_users' }) -
         before,
     ).toBe(50);
-    const lines = stderr.mock.calls
-      .map((c) => String(c[0]))
-      .filter((l) => l.includes('Redis is unreachable'));
+    const lines = logged().filter((l) => l.includes('Redis is unreachable'));
     expect(lines).toHaveLength(1);
     await stopUserActivity();
   });

@@ -1,29 +1,18 @@
-import { resolveConfig, startTelemetry, type Telemetry } from '@bizmon/core';
-import { credits, startUserActivity, stopUserActivity, users } from '@bizmon/business';
-import { expectMatchesCatalog, sampleValue, type Family } from '../../../test/support/exposition';
+import { credits, startUserActivity, users } from '@bizmon/business';
+import { sampleValue } from '../../../test/support/exposition';
+import { one, useTelemetry } from './telemetry';
 
-let telemetry: Telemetry;
-let stderr: jest.SpyInstance;
 let now = 0;
 const clock = (): number => now;
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-beforeAll(async () => {
-  stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  // Helpers are no-ops that never throw before anything started.
-  expect(() => users.seen('early')).not.toThrow();
-  expect(() => users.registered('early')).not.toThrow();
-  telemetry = await startTelemetry(
-    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }),
-  );
+// Helpers are no-ops that never throw before anything started.
+test.each([['seen'], ['registered']] as const)('users.%s before start is a no-op', (name) => {
+  expect(() => users[name]('early')).not.toThrow();
 });
 
-afterAll(async () => {
-  await stopUserActivity();
-  await telemetry.shutdown();
-  stderr.mockRestore();
-});
+const { scrape } = useTelemetry();
 
 beforeEach(async () => {
   // 2025-03-10 12:00 in Shanghai (UTC+8).
@@ -31,27 +20,16 @@ beforeEach(async () => {
   await startUserActivity({ clock, timezone: 'Asia/Shanghai' });
 });
 
-async function scrape(): Promise<Map<string, Family>> {
-  return expectMatchesCatalog(await telemetry.scrape());
-}
-
 async function figures(): Promise<Record<string, number | undefined>> {
   const f = await scrape();
-  const one = (name: string, labels: Record<string, string> = {}): number | undefined => {
-    const family = f.get(name);
-    const sample = family?.samples.find((s) =>
-      Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-    );
-    return sample?.value;
-  };
   return {
-    active: one('active_users_current'),
-    daily: one('daily_active_users'),
-    monthly: one('monthly_active_users'),
-    conversion: one('credit_conversion_rate'),
-    d1: one('user_retention_rate', { period: 'd1' }),
-    d7: one('user_retention_rate', { period: 'd7' }),
-    d30: one('user_retention_rate', { period: 'd30' }),
+    active: one(f, 'active_users_current'),
+    daily: one(f, 'daily_active_users'),
+    monthly: one(f, 'monthly_active_users'),
+    conversion: one(f, 'credit_conversion_rate'),
+    d1: one(f, 'user_retention_rate', { period: 'd1' }),
+    d7: one(f, 'user_retention_rate', { period: 'd7' }),
+    d30: one(f, 'user_retention_rate', { period: 'd30' }),
   };
 }
 

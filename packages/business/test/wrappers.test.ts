@@ -1,33 +1,11 @@
 import * as ts from 'typescript';
-import {
-  resolveConfig,
-  startTelemetry,
-  runWithRequestContext,
-  setRequestUser,
-  type Telemetry,
-} from '@bizmon/core';
+import { runWithRequestContext, setRequestUser } from '@bizmon/core';
 import * as business from '@bizmon/business';
 import { aiTasks, monitorAiTask, monitorCreditsOperation } from '@bizmon/business';
-import { expectMatchesCatalog, sampleValue, type Family } from '../../../test/support/exposition';
+import { sampleValue } from '../../../test/support/exposition';
+import { useTelemetry } from './telemetry';
 
-let telemetry: Telemetry;
-let stderr: jest.SpyInstance;
-
-beforeAll(async () => {
-  stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  telemetry = await startTelemetry(
-    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }),
-  );
-});
-
-afterAll(async () => {
-  await telemetry.shutdown();
-  stderr.mockRestore();
-});
-
-async function scrape(): Promise<Map<string, Family>> {
-  return expectMatchesCatalog(await telemetry.scrape());
-}
+const { scrape } = useTelemetry();
 
 class GenerationError extends Error {}
 

@@ -75,6 +75,15 @@ async function bridge(dir: string, yaml = config()): Promise<BridgeProcess> {
   return b;
 }
 
+/** /metrics once the outbox is empty: counts follow the durable removal, a moment after the files go. */
+async function settledMetrics(url: string): Promise<string> {
+  let metrics = '';
+  for (let i = 0; i < 200 && !/bizmon_bridge_outbox_depth 0\n/.test(metrics); i++) {
+    metrics = await (await fetch(`${url}/metrics`)).text();
+  }
+  return metrics;
+}
+
 function pendingFiles(dir: string): string[] {
   return readdirSync(path.join(dir, 'data', 'pending'));
 }
@@ -133,7 +142,7 @@ test('routes alerts to every channel type; first match wins unless continue; no 
   expect(dt).toContain('@13900000000');
   await waitFor(() => pendingFiles(dir).length === 0);
 
-  const metrics = await (await fetch(`${b.url}/metrics`)).text();
+  const metrics = await settledMetrics(b.url);
   expect(metrics).toMatch(/bizmon_bridge_notifications_received_total\{channel="ops-dingtalk"\} 1/);
   expect(metrics).toMatch(/bizmon_bridge_notifications_sent_total\{channel="mail"\} 1/);
   expect(metrics).toMatch(/bizmon_bridge_outbox_depth 0/);
@@ -198,7 +207,7 @@ test('a robot down, then back, gets every alert exactly once; a bad secret is no
   expect(dingtalk.received.length - before).toBeLessThan(5);
   expect(occurrences(dingtalk, 'BrokenRoute')).toBe(0);
   expect(readdirSync(path.join(dir, 'data', 'failed'))).toHaveLength(1);
-  const metrics = await (await fetch(`${b.url}/metrics`)).text();
+  const metrics = await settledMetrics(b.url);
   expect(metrics).toMatch(/bizmon_bridge_delivery_retries_total\{channel="ops-dingtalk"\} [1-9]/);
   expect(metrics).toMatch(
     /bizmon_bridge_notifications_failed_total\{channel="broken-dingtalk"\} 1/,

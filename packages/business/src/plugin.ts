@@ -1,5 +1,5 @@
-import { warn, type BizmonPlugin } from '@bizmon/core';
-import { startUserActivity, stopUserActivity } from './users';
+import { onUserActive, warn, type BizmonPlugin } from '@bizmon/core';
+import { startUserActivity, stopUserActivity, users } from './users';
 
 /** BIZMON_REDIS_PREFIX: prefix of the Redis keys of user activity (default `bizmon:`). */
 function redisPrefix(env: NodeJS.ProcessEnv): string | undefined {
@@ -16,9 +16,13 @@ function redisPrefix(env: NodeJS.ProcessEnv): string | undefined {
  * What @bizmon/business contributes to start() (see @bizmon/node): user activity (per process,
  * or shared through BIZMON_REDIS_URL) published at each scrape, flushed and closed at shutdown.
  */
+let unsubscribe: (() => void) | undefined;
+
 export const plugin: BizmonPlugin = {
   name: 'business',
   async start(config) {
+    // Authenticated requests (seen by @bizmon/http) count as activity.
+    unsubscribe ??= onUserActive(users.seen);
     await startUserActivity({
       timezone: config.timezone,
       redisUrl: config.redisUrl,
@@ -26,6 +30,8 @@ export const plugin: BizmonPlugin = {
     });
   },
   async shutdown() {
+    unsubscribe?.();
+    unsubscribe = undefined;
     await stopUserActivity();
   },
 };

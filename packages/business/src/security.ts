@@ -1,4 +1,4 @@
-import { instruments } from '@bizmon/core';
+import { emitLoginFailure, instruments } from '@bizmon/core';
 import { inputFailed } from './input';
 
 /** A failed login. `ip` and `username` are accepted for detection, never used as labels. */
@@ -52,6 +52,9 @@ export const security = {
         .labels(reason === undefined || reason === null ? 'unknown' : reason)
         .add(1);
       instruments.security_events_total.labels('login_failure', DEFAULT_SEVERITY).add(1);
+      // Credential-stuffing detection (@bizmon/http) needs who and from where.
+      if (failure?.username !== undefined)
+        emitLoginFailure({ ip: failure.ip, username: failure.username });
     } catch (err) {
       inputFailed('login_failures_total', 'security.loginFailure', err);
     }

@@ -56,7 +56,9 @@ export function recordPurchaser(userId: unknown): void {
  * yourself only with a custom clock or time zone. Replaces a running one.
  */
 export async function startUserActivity(options: UserActivityOptions = {}): Promise<void> {
-  await stopUserActivity();
+  // Only awaits when replacing a store, so a first start creates it synchronously and helper
+  // calls made while the app is still loading are counted.
+  if (store) await stopUserActivity();
   const clock = options.clock ?? Date.now;
   let calendar: Calendar;
   try {

@@ -56,6 +56,13 @@ export {
 } from './registry';
 export { isOwnServerRequest } from './own-server';
 export type { BizmonPlugin } from './plugin';
+export {
+  emitLoginFailure,
+  emitUserActive,
+  onLoginFailure,
+  onUserActive,
+  type LoginFailureSignal,
+} from './signals';
 export { collectStats, SEED_AI_SERVICES, type StatsReport } from './stats';
 export { hasBearerToken } from './auth';
 export {

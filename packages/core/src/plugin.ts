@@ -11,7 +11,7 @@ export interface BizmonPlugin {
   readonly name: string;
   /** Instrumentations to register; called synchronously, before any app module loads. */
   instrumentations?(config: BizmonConfig): Instrumentation[];
-  /** Called once the exporter is up. */
+  /** Called right after recording starts, while the exporter's server is still starting. */
   start?(config: BizmonConfig): void | Promise<void>;
   /** Called by shutdown(). */
   shutdown?(): void | Promise<void>;

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RequestContext } from './context';
 import type { HealthCheckEntry } from './health';
 import type { BizmonConfig } from './config';
+import type { LoginFailureSignal } from './signals';
 
 /** The running export pipeline, as the monitoring endpoints need it. */
 export interface ActivePipeline {
@@ -29,6 +30,11 @@ export interface SharedState {
   readonly collectCallbacks: Set<() => void | Promise<void>>;
   /** Set while started. */
   pipeline: ActivePipeline | undefined;
+  /** Listeners of signals.ts. */
+  readonly signals: {
+    readonly userActive: Set<(userId: string) => void>;
+    readonly loginFailure: Set<(failure: LoginFailureSignal) => void>;
+  };
 }
 
 const KEY = Symbol.for('bizmon.core.state.v1');
@@ -43,6 +49,7 @@ function create(): SharedState {
     ownServers: new WeakSet(),
     collectCallbacks: new Set(),
     pipeline: undefined,
+    signals: { userActive: new Set(), loginFailure: new Set() },
   };
 }
 

@@ -75,17 +75,17 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
       warn(`instrumentations failed to register: ${(err as Error).message}`);
     }
   }
-  started = (async () => {
-    const telemetry = await startTelemetry(config);
-    for (const plugin of activePlugins) {
-      try {
-        await plugin.start?.(config);
-      } catch (err) {
-        warn(`the ${plugin.name} plugin failed to start: ${(err as Error).message}`);
-      }
+  // The exporter's server starts asynchronously; recording and the plugins start now, so a
+  // helper called while the app is still loading is already counted.
+  const telemetry = startTelemetry(config);
+  const pluginsStarted = activePlugins.map(async (plugin) => {
+    try {
+      await plugin.start?.(config);
+    } catch (err) {
+      warn(`the ${plugin.name} plugin failed to start: ${(err as Error).message}`);
     }
-    return telemetry;
-  })();
+  });
+  started = Promise.all(pluginsStarted).then(() => telemetry);
   return started;
 }
 

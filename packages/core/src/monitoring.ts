@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBearerToken } from './auth';
+import { chunkedScrapeOf, writeChunked } from './exposition';
 import { runHealthChecks } from './health';
 import { warnRateLimited } from './log';
 import { state } from './state';
@@ -67,7 +68,17 @@ export async function serveMonitoring(
         sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
         return;
       }
-      send(res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
+      const chunks = chunkedScrapeOf(pipeline.scrape);
+      if (chunks === undefined) send(res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
+      else {
+        // A large exposition goes out chunk by chunk, never as one long event-loop block.
+        const text = await chunks();
+        res.writeHead(200, {
+          'content-type': PROMETHEUS_CONTENT_TYPE,
+          'cache-control': 'no-store',
+        });
+        await writeChunked(res, text);
+      }
     } else if (route === 'health') {
       const report = await runHealthChecks();
       sendJson(res, report.status === 'healthy' ? 200 : 503, report);

@@ -15,7 +15,7 @@ import type { BizmonConfig } from './config';
 import { instruments } from './instruments';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
-import { serializeRegistry } from './exposition';
+import { registerChunkedScrape, serializeRegistryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { state } from './state';
 
@@ -118,16 +118,18 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   }
 
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
-  const scrape = async (): Promise<string> => {
+  const scrapeChunks = async (): Promise<string[]> => {
     await runCollectCallbacks();
     // target_info and the app's own instruments, then bizmon's families.
     const sdk = serializer.serialize((await prometheus.collect()).resourceMetrics);
-    const own = await serializeRegistry();
-    return (
-      (sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk) +
-      own
-    );
+    const own = await serializeRegistryChunks();
+    return [
+      sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk,
+      ...own,
+    ];
   };
+  const scrape = async (): Promise<string> => (await scrapeChunks()).join('');
+  registerChunkedScrape(scrape, scrapeChunks);
   state.pipeline = { config, scrape };
 
   instruments.system_info

@@ -1,8 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { BizmonMetricProducer, instruments, resolveConfig, startTelemetry, type Telemetry } from '@bizmon/core';
-import { expectMatchesCatalog, parseExposition, sampleValue } from '../../../test/support/exposition';
+import {
+  BizmonMetricProducer,
+  instruments,
+  resolveConfig,
+  startTelemetry,
+  type Telemetry,
+} from '@bizmon/core';
+import {
+  expectMatchesCatalog,
+  parseExposition,
+  sampleValue,
+} from '../../../test/support/exposition';
 import { describeIf, hasBinary } from '../../../test/support/env';
 
 let telemetry: Telemetry;
@@ -11,7 +21,11 @@ let stderr: jest.SpyInstance;
 beforeAll(async () => {
   stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   telemetry = await startTelemetry(
-    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1', bizmonCardinalityLimit: 60_000 }),
+    resolveConfig({
+      otelExporterPrometheusPort: 0,
+      otelExporterPrometheusHost: '127.0.0.1',
+      bizmonCardinalityLimit: 60_000,
+    }),
   );
 });
 
@@ -23,11 +37,21 @@ afterAll(async () => {
 /** The lines the OpenTelemetry serializer writes for bizmon's series (the previous /metrics). */
 async function viaOpenTelemetry(): Promise<string> {
   const collected = await new BizmonMetricProducer('test').collect();
-  return new PrometheusSerializer('', false, undefined, true, true).serialize(collected.resourceMetrics);
+  return new PrometheusSerializer('', false, undefined, true, true).serialize(
+    collected.resourceMetrics,
+  );
 }
 
 const lines = (text: string): string[] =>
-  text.split('\n').filter((l) => l !== '' && !l.startsWith('# UNIT') && !l.startsWith('target_info') && !l.includes(' target_info'));
+  text
+    .split('\n')
+    .filter(
+      (l) =>
+        l !== '' &&
+        !l.startsWith('# UNIT') &&
+        !l.startsWith('target_info') &&
+        !l.includes(' target_info'),
+    );
 
 test('writes the same families, samples and order as the OpenTelemetry serializer', async () => {
   instruments.http_requests_total.labels('GET', '/orders/:id', '200', 'admin').add(3);
@@ -93,19 +117,36 @@ test("includes the app's own OpenTelemetry instruments and target_info, without 
 });
 
 test('yields to the event loop while serialising a large registry', async () => {
-  for (let i = 0; i < 50_000; i++) instruments.http_requests_total.labels('GET', `/bulk/${i}`, '200', 'user').add(1);
+  for (let i = 0; i < 50_000; i++)
+    instruments.http_requests_total.labels('GET', `/bulk/${i}`, '200', 'user').add(1);
   let turns = 0;
   const ticker = setInterval(() => turns++, 0);
   const text = await telemetry.scrape();
   clearInterval(ticker);
   expect(turns).toBeGreaterThan(0);
-  expect(text).toContain('http_requests_total{method="GET",endpoint="/bulk/49999",status_code="200",user_role="user"} 1\n');
-  expect(parseExposition(text).get('http_requests_total')!.samples.length).toBeGreaterThanOrEqual(50_000);
+  expect(text).toContain(
+    'http_requests_total{method="GET",endpoint="/bulk/49999",status_code="200",user_role="user"} 1\n',
+  );
+  expect(parseExposition(text).get('http_requests_total')!.samples.length).toBeGreaterThanOrEqual(
+    50_000,
+  );
+});
+
+test('/metrics serves the same text in chunks, with the Prometheus content type', async () => {
+  const { port } = telemetry.exporterAddress!;
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+  const body = await response.text();
+  expect(body).toBe(await telemetry.scrape());
+  expect(body.length).toBeGreaterThan(1_000_000);
 });
 
 describeIf(hasBinary('promtool'), 'promtool')('the exposition', () => {
   test('passes promtool check metrics', async () => {
     const text = await telemetry.scrape();
-    expect(execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).trim()).toBe('');
+    expect(
+      execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).trim(),
+    ).toBe('');
   });
 });

@@ -98,7 +98,9 @@ function frameworkRoute(req: IncomingMessage, state: RequestState): string | und
   if (state.route !== undefined) return state.route;
   const fw = state.frameworkRequest;
   if (fw !== undefined) {
-    return pathTemplate(fw._matchedRoute) ?? pathTemplate(fw.routeOptions?.url) ?? pathTemplate(fw.routerPath);
+    // Fastify 4 warns on `routerPath` reads; only Fastify <4.10 lacks routeOptions.
+    const options = fw.routeOptions;
+    return pathTemplate(fw._matchedRoute) ?? (options !== undefined ? pathTemplate(options.url) : pathTemplate(fw.routerPath));
   }
   // Express without our Route patch (a bundled app): the matched route and its mount path.
   const route = (req as { route?: { path?: unknown } }).route;
@@ -154,11 +156,12 @@ function errorType(error: unknown): string {
 
 function onResponseClose(this: ServerResponse): void {
   try {
-    inFlight--;
-    instruments.http_concurrent_connections.labels().set(inFlight);
     const req = this.req;
     const state = stateOf(req);
+    // An ignored request already left the gauge when it was marked.
     if (state === undefined || state.ignored) return;
+    inFlight--;
+    instruments.http_concurrent_connections.labels().set(inFlight);
     const seconds = (performance.now() - state.startedAt) / 1000;
     const status = this.writableFinished ? this.statusCode : CLIENT_CLOSED_STATUS;
     const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
@@ -243,5 +246,8 @@ export function requestsInFlight(): number {
 /** Marks the current request as not counted (the app-mounted monitoring endpoints). */
 export function ignoreRequest(req: IncomingMessage): void {
   const state = stateOf(req);
-  if (state !== undefined) state.ignored = true;
+  if (state === undefined || state.ignored) return;
+  state.ignored = true;
+  inFlight--;
+  instruments.http_concurrent_connections.labels().set(inFlight);
 }

@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startApp, get, type RunningApp } from './support/apps';
+import { expectMatchesCatalog, sampleValue } from './support/exposition';
+import { hasBinary } from './support/env';
+
+const demo = join(__dirname, '..', 'packages', 'demo', 'dist', 'main.js');
+
+/** Waits until `check` passes or the time is up, polling the demo's /metrics. */
+async function metricsWhen(
+  app: RunningApp,
+  check: (text: string) => boolean,
+  timeoutMs = 20000,
+): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < until) {
+    text = (await get(`http://127.0.0.1:${app.exporterPort}/metrics`)).body;
+    if (check(text)) return text;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return text;
+}
+
+test('npm start with nothing installed: embedded PostgreSQL, in-process cache, traffic on /metrics, clean stop', async () => {
+  const app = await startApp(demo, {
+    env: { PORT: '0', DATABASE_URL: '', REDIS_URL: '', OTEL_SERVICE_NAME: 'bizmon-demo' },
+    timeoutMs: 60000,
+  });
+  try {
+    expect(app.output()).toContain('embedded PostgreSQL on 127.0.0.1:');
+    expect(app.output()).toContain('in-process cache');
+    const text = await metricsWhen(
+      app,
+      (t) =>
+        /^ai_tasks_total\{.*status="success"/m.test(t) &&
+        /^cache_operations_total\{.*result="hit"/m.test(t),
+    );
+    const families = expectMatchesCatalog(text);
+    expect(sampleValue(families, 'http_requests_total')).toBeGreaterThan(10);
+    expect(
+      sampleValue(families, 'http_requests_total', {
+        endpoint: '/api/v1/users/:id',
+        status_code: '200',
+      }),
+    ).toBeGreaterThan(0);
+    expect(sampleValue(families, 'ai_tasks_submitted_total')).toBeGreaterThan(0);
+    expect(sampleValue(families, 'credits_consumed_total')).toBeGreaterThan(0);
+    expect(
+      sampleValue(families, 'db_query_duration_seconds_count', {
+        table: 'demo_users',
+        operation: 'SELECT',
+      }),
+    ).toBeGreaterThan(0);
+    expect(sampleValue(families, 'db_connection_pool_size', { pool: 'demo' })).toBe(10);
+    expect(
+      sampleValue(families, 'cache_operations_total', { operation: 'get', result: 'hit' }),
+    ).toBeGreaterThan(0);
+    // No user id, IP or SQL literal ever becomes a label.
+    expect(text).not.toMatch(/demo-user-\d/);
+    expect(text).not.toMatch(/127\.0\.0\.1/);
+    if (hasBinary('promtool')) {
+      expect(
+        execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).trim(),
+      ).toBe('');
+    }
+    const health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body).checks.ai_services).toEqual({
+      healthy: true,
+      message: 'all 5 services up',
+    });
+  } finally {
+    await app.stop();
+  }
+  expect(app.output()).toContain('[demo] stopped');
+  expect(app.child.exitCode).toBe(0);
+});

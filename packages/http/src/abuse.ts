@@ -33,7 +33,11 @@ export const DEFAULT_ABUSE_DETECTION: Readonly<AbuseDetectionConfig> = Object.fr
   enabled: true,
   maxClients: 50_000,
   apiAbuse: Object.freeze({ maxRequests: 600, windowMs: 60_000 }),
-  scanning: Object.freeze({ maxErrors: 30, windowMs: 60_000, statuses: Object.freeze([401, 403, 404]) }),
+  scanning: Object.freeze({
+    maxErrors: 30,
+    windowMs: 60_000,
+    statuses: Object.freeze([401, 403, 404]),
+  }),
   credentialStuffing: Object.freeze({ maxUsernames: 10, windowMs: 600_000 }),
 });
 
@@ -145,10 +149,14 @@ function merge(base: AbuseDetectionConfig, options: AbuseDetectionOptions): Abus
     scanning: {
       maxErrors: positive(options.scanning?.maxErrors, base.scanning.maxErrors),
       windowMs: positive(options.scanning?.windowMs, base.scanning.windowMs),
-      statuses: Array.isArray(statuses) ? statuses.filter((s) => Number.isInteger(s)) : base.scanning.statuses,
+      statuses: Array.isArray(statuses)
+        ? statuses.filter((s) => Number.isInteger(s))
+        : base.scanning.statuses,
     },
     credentialStuffing: {
-      maxUsernames: Math.floor(positive(options.credentialStuffing?.maxUsernames, base.credentialStuffing.maxUsernames)),
+      maxUsernames: Math.floor(
+        positive(options.credentialStuffing?.maxUsernames, base.credentialStuffing.maxUsernames),
+      ),
       windowMs: positive(options.credentialStuffing?.windowMs, base.credentialStuffing.windowMs),
     },
   };
@@ -220,7 +228,13 @@ export class AbuseDetector {
     if (windows.requests.shouldFire(rate, api.maxRequests, now, api.windowMs)) {
       instruments.api_abuse_detected_total.labels('request_rate').add(1);
       instruments.security_events_total.labels('api_abuse', 'warning').add(1);
-      this.emit({ kind: 'api_abuse', client, observed: Math.round(rate), threshold: api.maxRequests, windowMs: api.windowMs });
+      this.emit({
+        kind: 'api_abuse',
+        client,
+        observed: Math.round(rate),
+        threshold: api.maxRequests,
+        windowMs: api.windowMs,
+      });
     }
     const scan = config.scanning;
     if (scan.statuses.includes(statusCode)) {
@@ -228,7 +242,13 @@ export class AbuseDetector {
       if (windows.errors.shouldFire(errors, scan.maxErrors, now, scan.windowMs)) {
         instruments.suspicious_access_patterns_total.labels('scanning').add(1);
         instruments.security_events_total.labels('suspicious_access', 'warning').add(1);
-        this.emit({ kind: 'scanning', client, observed: Math.round(errors), threshold: scan.maxErrors, windowMs: scan.windowMs });
+        this.emit({
+          kind: 'scanning',
+          client,
+          observed: Math.round(errors),
+          threshold: scan.maxErrors,
+          windowMs: scan.windowMs,
+        });
       }
     }
   }
@@ -240,19 +260,36 @@ export class AbuseDetector {
    */
   recordLoginFailure(ip: string, username: string, now: number = Date.now()): void {
     const config = this.config;
-    if (!config.enabled || typeof ip !== 'string' || ip.length === 0 || typeof username !== 'string') return;
+    if (
+      !config.enabled ||
+      typeof ip !== 'string' ||
+      ip.length === 0 ||
+      typeof username !== 'string'
+    )
+      return;
     const rule = config.credentialStuffing;
     let failures = this.logins.get(ip);
     if (failures === undefined) {
       failures = new LoginFailures();
       this.logins.set(ip, failures);
     }
-    const distinct = failures.add(hashUsername(username.toLowerCase()), now, rule.windowMs, rule.maxUsernames + 1);
+    const distinct = failures.add(
+      hashUsername(username.toLowerCase()),
+      now,
+      rule.windowMs,
+      rule.maxUsernames + 1,
+    );
     if (distinct > rule.maxUsernames && now - failures.firedAt >= rule.windowMs) {
       failures.firedAt = now;
       instruments.suspicious_access_patterns_total.labels('credential_stuffing').add(1);
       instruments.security_events_total.labels('suspicious_access', 'critical').add(1);
-      this.emit({ kind: 'credential_stuffing', client: `ip:${ip}`, observed: distinct, threshold: rule.maxUsernames, windowMs: rule.windowMs });
+      this.emit({
+        kind: 'credential_stuffing',
+        client: `ip:${ip}`,
+        observed: distinct,
+        threshold: rule.maxUsernames,
+        windowMs: rule.windowMs,
+      });
     }
   }
 
@@ -261,7 +298,10 @@ export class AbuseDetector {
       try {
         listener(detection);
       } catch (err) {
-        warnRateLimited('http-abuse-listener', `an abuse-detection listener threw: ${(err as Error)?.message ?? String(err)}`);
+        warnRateLimited(
+          'http-abuse-listener',
+          `an abuse-detection listener threw: ${(err as Error)?.message ?? String(err)}`,
+        );
       }
     }
   }

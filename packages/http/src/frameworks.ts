@@ -43,13 +43,26 @@ function isRoutingSignal(err: unknown): boolean {
   return err === undefined || err === null || err === 'route' || err === 'router';
 }
 
-function patchRouteDispatch(Route: { prototype: Record<string | symbol, unknown> } | undefined): void {
+function patchRouteDispatch(
+  Route: { prototype: Record<string | symbol, unknown> } | undefined,
+): void {
   const proto = Route?.prototype;
   if (proto === undefined || typeof proto.dispatch !== 'function' || proto[PATCHED]) return;
-  const original = proto.dispatch as (this: ExpressRouteLike, req: IncomingMessage, res: unknown, done: AnyFunction) => unknown;
-  proto.dispatch = function dispatch(this: ExpressRouteLike, req: IncomingMessage, res: unknown, done: AnyFunction): unknown {
+  const original = proto.dispatch as (
+    this: ExpressRouteLike,
+    req: IncomingMessage,
+    res: unknown,
+    done: AnyFunction,
+  ) => unknown;
+  proto.dispatch = function dispatch(
+    this: ExpressRouteLike,
+    req: IncomingMessage,
+    res: unknown,
+    done: AnyFunction,
+  ): unknown {
     const state = stateOf(req);
-    if (state === undefined || typeof done !== 'function') return original.call(this, req, res, done);
+    if (state === undefined || typeof done !== 'function')
+      return original.call(this, req, res, done);
     state.framework = true;
     const route = joinRoute((req as { baseUrl?: unknown }).baseUrl, this.path);
     if (route !== undefined) state.route = route;
@@ -63,13 +76,22 @@ function patchRouteDispatch(Route: { prototype: Record<string | symbol, unknown>
 }
 
 function patchKoa(exports: unknown): unknown {
-  const Application = (typeof exports === 'function' ? exports : (exports as { default?: unknown })?.default) as
-    | { prototype: Record<string | symbol, unknown> }
-    | undefined;
+  const Application = (
+    typeof exports === 'function' ? exports : (exports as { default?: unknown })?.default
+  ) as { prototype: Record<string | symbol, unknown> } | undefined;
   const proto = Application?.prototype;
-  if (proto === undefined || typeof proto.createContext !== 'function' || proto[PATCHED]) return exports;
-  const original = proto.createContext as (this: { context?: object }, req: IncomingMessage, res: unknown) => FrameworkRequest;
-  proto.createContext = function createContext(this: { context?: object }, req: IncomingMessage, res: unknown): FrameworkRequest {
+  if (proto === undefined || typeof proto.createContext !== 'function' || proto[PATCHED])
+    return exports;
+  const original = proto.createContext as (
+    this: { context?: object },
+    req: IncomingMessage,
+    res: unknown,
+  ) => FrameworkRequest;
+  proto.createContext = function createContext(
+    this: { context?: object },
+    req: IncomingMessage,
+    res: unknown,
+  ): FrameworkRequest {
     const ctx = original.call(this, req, res);
     const state = stateOf(req);
     if (state !== undefined) {
@@ -101,13 +123,22 @@ function patchKoaOnerror(context: object | undefined): void {
 }
 
 function patchNestExceptionsHandler(exports: unknown): unknown {
-  const Handler = (exports as { ExceptionsHandler?: { prototype: Record<string | symbol, unknown> } })?.ExceptionsHandler;
+  const Handler = (
+    exports as { ExceptionsHandler?: { prototype: Record<string | symbol, unknown> } }
+  )?.ExceptionsHandler;
   const proto = Handler?.prototype;
   if (proto === undefined || typeof proto.next !== 'function' || proto[PATCHED]) return exports;
   const original = proto.next as AnyFunction;
-  proto.next = function next(this: unknown, exception: unknown, host: { getArgByIndex?: (i: number) => unknown }): unknown {
+  proto.next = function next(
+    this: unknown,
+    exception: unknown,
+    host: { getArgByIndex?: (i: number) => unknown },
+  ): unknown {
     try {
-      const state = stateOf(host?.getArgByIndex?.(0) as IncomingMessage | undefined);
+      // Express hands Nest the IncomingMessage itself; Fastify a request whose `raw` it is.
+      const request = host?.getArgByIndex?.(0) as
+        (IncomingMessage & { raw?: IncomingMessage }) | undefined;
+      const state = stateOf(request) ?? stateOf(request?.raw);
       if (state !== undefined && exception !== undefined) state.error = exception;
     } catch {
       // a non-HTTP host; nothing to record
@@ -127,7 +158,12 @@ function onFastifyRequest(request: FastifyRequestLike, _reply: unknown, done: ()
   done();
 }
 
-function onFastifyError(request: FastifyRequestLike, _reply: unknown, error: unknown, done: () => void): void {
+function onFastifyError(
+  request: FastifyRequestLike,
+  _reply: unknown,
+  error: unknown,
+  done: () => void,
+): void {
   const state = stateOf(request.raw);
   if (state !== undefined) state.error = error;
   done();
@@ -140,7 +176,10 @@ function onFastifyInit(message: unknown): void {
     fastify.addHook('onRequest', onFastifyRequest as AnyFunction);
     fastify.addHook('onError', onFastifyError as AnyFunction);
   } catch (err) {
-    warnRateLimited('http-fastify', `could not add bizmon's Fastify hooks: ${(err as Error)?.message ?? String(err)}`);
+    warnRateLimited(
+      'http-fastify',
+      `could not add bizmon's Fastify hooks: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 }
 
@@ -164,20 +203,31 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
     const noop = (): void => undefined;
     return [
       new InstrumentationNodeModuleDefinition('express', ['>=4.0.0 <5'], undefined, undefined, [
-        new InstrumentationNodeModuleFile('express/lib/router/route.js', ['>=4.0.0 <5'], patchRoute, noop),
+        new InstrumentationNodeModuleFile(
+          'express/lib/router/route.js',
+          ['>=4.0.0 <5'],
+          patchRoute,
+          noop,
+        ),
       ]),
       new InstrumentationNodeModuleDefinition('router', ['>=2.0.0 <3'], undefined, undefined, [
         new InstrumentationNodeModuleFile('router/lib/route.js', ['>=2.0.0 <3'], patchRoute, noop),
       ]),
       new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, noop),
-      new InstrumentationNodeModuleDefinition('@nestjs/core', ['>=8.0.0 <12'], undefined, undefined, [
-        new InstrumentationNodeModuleFile(
-          '@nestjs/core/exceptions/exceptions-handler.js',
-          ['>=8.0.0 <12'],
-          patchNestExceptionsHandler,
-          noop,
-        ),
-      ]),
+      new InstrumentationNodeModuleDefinition(
+        '@nestjs/core',
+        ['>=8.0.0 <12'],
+        undefined,
+        undefined,
+        [
+          new InstrumentationNodeModuleFile(
+            '@nestjs/core/exceptions/exceptions-handler.js',
+            ['>=8.0.0 <12'],
+            patchNestExceptionsHandler,
+            noop,
+          ),
+        ],
+      ),
     ];
   }
 

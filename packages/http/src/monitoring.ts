@@ -21,7 +21,10 @@ export interface FastifyInstanceLike {
   route(options: {
     method: string;
     url: string;
-    handler: (request: { raw: IncomingMessage }, reply: { raw: ServerResponse; hijack(): void }) => Promise<void>;
+    handler: (
+      request: { raw: IncomingMessage },
+      reply: { raw: ServerResponse; hijack(): void },
+    ) => Promise<void>;
   }): unknown;
 }
 
@@ -37,7 +40,11 @@ export interface MonitoringHandler {
   /** Koa middleware: `app.use(monitoring.koa)`. */
   readonly koa: (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<unknown>;
   /** Fastify plugin: `fastify.register(monitoring.fastify)`. */
-  readonly fastify: (instance: FastifyInstanceLike, options: unknown, done: (err?: Error) => void) => void;
+  readonly fastify: (
+    instance: FastifyInstanceLike,
+    options: unknown,
+    done: (err?: Error) => void,
+  ) => void;
   /** The endpoint a path (query ignored) names, if any. */
   routeOf(path: string): MonitoringRoute | undefined;
   /** The prefix in use, without a trailing slash. */
@@ -49,7 +56,10 @@ const ROUTES: readonly MonitoringRoute[] = ['metrics', 'health', 'stats'];
 function serve(route: MonitoringRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
   ignoreRequest(req);
   return serveMonitoring(route, req, res).catch((err: unknown) => {
-    warnRateLimited('http-monitoring', `the monitoring handler failed: ${(err as Error)?.message ?? String(err)}`);
+    warnRateLimited(
+      'http-monitoring',
+      `the monitoring handler failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   });
 }
 
@@ -66,7 +76,11 @@ export function createMonitoringHandler(options: MonitoringHandlerOptions = {}):
     return paths.get(q === -1 ? path : path.slice(0, q));
   }
 
-  const handler = ((req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): boolean => {
+  const handler = ((
+    req: IncomingMessage,
+    res: ServerResponse,
+    next?: (err?: unknown) => void,
+  ): boolean => {
     // Express strips a mount path from req.url; originalUrl keeps it.
     const route = routeOf((req as { originalUrl?: string }).originalUrl ?? req.url ?? '');
     if (route === undefined) {
@@ -85,7 +99,11 @@ export function createMonitoringHandler(options: MonitoringHandlerOptions = {}):
     return serve(route, ctx.req, ctx.res);
   };
 
-  const plugin = (instance: FastifyInstanceLike, _options: unknown, done: (err?: Error) => void): void => {
+  const plugin = (
+    instance: FastifyInstanceLike,
+    _options: unknown,
+    done: (err?: Error) => void,
+  ): void => {
     try {
       for (const route of ROUTES) {
         instance.route({

@@ -35,7 +35,17 @@ for (let code = 100; code < 600; code++) STATUS_TEXT[code] = String(code);
 /** nginx's "client closed request": the client went away before the response finished. */
 export const CLIENT_CLOSED_STATUS = 499;
 
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+const KNOWN_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'PATCH',
+  'OPTIONS',
+  'CONNECT',
+  'TRACE',
+]);
 
 let ignorePrefixes: readonly string[] = [];
 let inFlight = 0;
@@ -48,7 +58,8 @@ export function setIgnorePaths(prefixes: readonly string[]): void {
 
 function isIgnored(url: string | undefined): boolean {
   if (url === undefined) return false;
-  for (let i = 0; i < ignorePrefixes.length; i++) if (url.startsWith(ignorePrefixes[i]!)) return true;
+  for (let i = 0; i < ignorePrefixes.length; i++)
+    if (url.startsWith(ignorePrefixes[i]!)) return true;
   return false;
 }
 
@@ -73,14 +84,22 @@ function onRequestStart(message: unknown): void {
     instruments.http_concurrent_connections.labels().set(inFlight);
     response.on('close', onResponseClose);
   } catch (err) {
-    warnRateLimited('http-start', `request instrumentation failed: ${(err as Error)?.message ?? String(err)}`);
+    warnRateLimited(
+      'http-start',
+      `request instrumentation failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 }
 
 /** Where a user object may carry a role or id: passport's `req.user`, Koa's `ctx.state.user`. */
-function userOf(req: IncomingMessage, fw: FrameworkRequest | undefined): { role?: unknown; id?: unknown } | undefined {
+function userOf(
+  req: IncomingMessage,
+  fw: FrameworkRequest | undefined,
+): { role?: unknown; id?: unknown } | undefined {
   const candidate = (req as { user?: unknown }).user ?? fw?.user ?? fw?.state?.user;
-  return candidate !== null && typeof candidate === 'object' ? (candidate as { role?: unknown; id?: unknown }) : undefined;
+  return candidate !== null && typeof candidate === 'object'
+    ? (candidate as { role?: unknown; id?: unknown })
+    : undefined;
 }
 
 function idString(id: unknown): string | undefined {
@@ -100,11 +119,16 @@ function frameworkRoute(req: IncomingMessage, state: RequestState): string | und
   if (fw !== undefined) {
     // Fastify 4 warns on `routerPath` reads; only Fastify <4.10 lacks routeOptions.
     const options = fw.routeOptions;
-    return pathTemplate(fw._matchedRoute) ?? (options !== undefined ? pathTemplate(options.url) : pathTemplate(fw.routerPath));
+    return (
+      pathTemplate(fw._matchedRoute) ??
+      (options !== undefined ? pathTemplate(options.url) : pathTemplate(fw.routerPath))
+    );
   }
   // Express without our Route patch (a bundled app): the matched route and its mount path.
   const route = (req as { route?: { path?: unknown } }).route;
-  return route !== undefined && route !== null ? joinRoute((req as { baseUrl?: unknown }).baseUrl, route.path) : undefined;
+  return route !== undefined && route !== null
+    ? joinRoute((req as { baseUrl?: unknown }).baseUrl, route.path)
+    : undefined;
 }
 
 /** The endpoint label: template, else `unmatched` for 404s and unrouted framework 4xx, else the seed's rule. */
@@ -114,7 +138,11 @@ function endpointOf(req: IncomingMessage, state: RequestState, status: number): 
   // A framework that answered 4xx without matching a route (auth before routing, a scanner's
   // random path) gets no per-path series. Express marks every request it routes with originalUrl.
   if (status === 404) return UNMATCHED;
-  if (status >= 400 && status < 500 && (state.framework || (req as { originalUrl?: unknown }).originalUrl !== undefined)) {
+  if (
+    status >= 400 &&
+    status < 500 &&
+    (state.framework || (req as { originalUrl?: unknown }).originalUrl !== undefined)
+  ) {
     return UNMATCHED;
   }
   return cachedTemplate(req.url ?? '/');
@@ -172,11 +200,14 @@ function onResponseClose(this: ServerResponse): void {
     let id = idString(user?.id);
     if (typeof role !== 'string' || role.length === 0 || id === undefined) {
       const fallback = userOf(req, fw);
-      if (typeof role !== 'string' || role.length === 0) role = fallback?.role as string | undefined;
+      if (typeof role !== 'string' || role.length === 0)
+        role = fallback?.role as string | undefined;
       id ??= idString(fallback?.id);
     }
     if (typeof role !== 'string' || role.length === 0) role = ANONYMOUS_ROLE;
-    instruments.http_requests_total.labels(method, endpoint, STATUS_TEXT[status] ?? String(status), role).add(1);
+    instruments.http_requests_total
+      .labels(method, endpoint, STATUS_TEXT[status] ?? String(status), role)
+      .add(1);
     instruments.http_request_duration_seconds.labels(method, endpoint).observe(seconds);
     if (state.error !== undefined && status >= 500) {
       instruments.application_errors_total.labels(errorType(state.error), 'http').add(1);
@@ -186,13 +217,22 @@ function onResponseClose(this: ServerResponse): void {
         try {
           listener(id);
         } catch (err) {
-          warnRateLimited('http-user-listener', `an onAuthenticatedRequest listener threw: ${(err as Error)?.message ?? String(err)}`);
+          warnRateLimited(
+            'http-user-listener',
+            `an onAuthenticatedRequest listener threw: ${(err as Error)?.message ?? String(err)}`,
+          );
         }
       }
     }
-    abuseDetector.observeRequest(id !== undefined ? `user:${id}` : `ip:${clientIp(req, fw)}`, status);
+    abuseDetector.observeRequest(
+      id !== undefined ? `user:${id}` : `ip:${clientIp(req, fw)}`,
+      status,
+    );
   } catch (err) {
-    warnRateLimited('http-finish', `request instrumentation failed: ${(err as Error)?.message ?? String(err)}`);
+    warnRateLimited(
+      'http-finish',
+      `request instrumentation failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 }
 
@@ -203,7 +243,8 @@ function onResponseClose(this: ServerResponse): void {
  */
 export function recordLoginFailure(details: { ip?: string; username?: string }): void {
   try {
-    if (details === null || typeof details !== 'object' || typeof details.username !== 'string') return;
+    if (details === null || typeof details !== 'object' || typeof details.username !== 'string')
+      return;
     let ip = details.ip;
     if (typeof ip !== 'string' || ip.length === 0) {
       const context = currentRequestContext();
@@ -212,7 +253,10 @@ export function recordLoginFailure(details: { ip?: string; username?: string }):
     }
     abuseDetector.recordLoginFailure(ip, details.username);
   } catch (err) {
-    warnRateLimited('http-login', `credential-stuffing detection failed: ${(err as Error)?.message ?? String(err)}`);
+    warnRateLimited(
+      'http-login',
+      `credential-stuffing detection failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 }
 

@@ -63,5 +63,6 @@ export function attachState(req: IncomingMessage, state: RequestState): void {
  */
 export function setRoute(template: string): void {
   const context = currentRequestContext();
-  if (context instanceof RequestState && typeof template === 'string' && template.length > 0) context.route = template;
+  if (context instanceof RequestState && typeof template === 'string' && template.length > 0)
+    context.route = template;
 }

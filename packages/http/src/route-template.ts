@@ -29,7 +29,12 @@ export function isIdSegment(segment: string): boolean {
   if (DIGITS.test(segment)) return true;
   if (segment.length < 16) return false;
   if (UUID.test(segment) || LONG_HEX.test(segment) || ULID.test(segment)) return true;
-  return BASE64ISH.test(segment) && HAS_DIGIT.test(segment) && HAS_UPPER.test(segment) && HAS_LOWER.test(segment);
+  return (
+    BASE64ISH.test(segment) &&
+    HAS_DIGIT.test(segment) &&
+    HAS_UPPER.test(segment) &&
+    HAS_LOWER.test(segment)
+  );
 }
 
 /** Longest path we template; longer ones are cut here, bounding the work per request. */

@@ -3,11 +3,16 @@ import { AbuseDetector, type AbuseDetection } from '@bizmon/http';
 
 let telemetry: Telemetry;
 beforeAll(async () => {
-  telemetry = await startTelemetry(resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }));
+  telemetry = await startTelemetry(
+    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }),
+  );
 });
 afterAll(() => telemetry.shutdown());
 
-function counter(family: { forEach(fn: (s: { labelValues: readonly string[]; value: number }) => void): void }, ...labels: string[]): number {
+function counter(
+  family: { forEach(fn: (s: { labelValues: readonly string[]; value: number }) => void): void },
+  ...labels: string[]
+): number {
   let total = 0;
   family.forEach((s) => {
     if (labels.every((l, i) => s.labelValues[i] === l)) total += s.value;
@@ -42,7 +47,12 @@ describe('AbuseDetector', () => {
     // 100 clients, 5 requests a second each for 3 minutes (300 a minute), a few 404s.
     for (let s = 0; s < 180; s++) {
       for (let c = 0; c < 100; c++) {
-        for (let r = 0; r < 5; r++) detector.observeRequest(`user:${c}`, r === 0 && s % 10 === 0 ? 404 : 200, s * 1000 + r * 200);
+        for (let r = 0; r < 5; r++)
+          detector.observeRequest(
+            `user:${c}`,
+            r === 0 && s % 10 === 0 ? 404 : 200,
+            s * 1000 + r * 200,
+          );
       }
     }
     expect(seen).toHaveLength(0);
@@ -63,7 +73,8 @@ describe('AbuseDetector', () => {
     const seen: AbuseDetection[] = [];
     detector.onDetect((d) => seen.push(d));
     const before = counter(instruments.suspicious_access_patterns_total, 'scanning');
-    for (let i = 0; i < 30; i++) detector.observeRequest('ip:scanner', [401, 403, 404][i % 3]!, i * 100);
+    for (let i = 0; i < 30; i++)
+      detector.observeRequest('ip:scanner', [401, 403, 404][i % 3]!, i * 100);
     expect(seen).toHaveLength(0);
     for (let i = 0; i < 500; i++) detector.observeRequest('ip:scanner', 404, 3_000 + i);
     expect(seen.map((d) => d.kind)).toEqual(['scanning']);
@@ -83,9 +94,17 @@ describe('AbuseDetector', () => {
     expect(seen).toHaveLength(0);
     for (let i = 10; i < 100; i++) detector.recordLoginFailure('203.0.113.7', `user${i}`, i * 1000);
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ kind: 'credential_stuffing', client: 'ip:203.0.113.7', observed: 11 });
-    expect(counter(instruments.suspicious_access_patterns_total, 'credential_stuffing')).toBe(before + 1);
-    expect(counter(instruments.security_events_total, 'suspicious_access', 'critical')).toBeGreaterThanOrEqual(1);
+    expect(seen[0]).toMatchObject({
+      kind: 'credential_stuffing',
+      client: 'ip:203.0.113.7',
+      observed: 11,
+    });
+    expect(counter(instruments.suspicious_access_patterns_total, 'credential_stuffing')).toBe(
+      before + 1,
+    );
+    expect(
+      counter(instruments.security_events_total, 'suspicious_access', 'critical'),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   test('1,000,000 distinct clients keep the tracked set at its cap', () => {

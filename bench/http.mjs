@@ -4,7 +4,15 @@
 // order from a separate autocannon process, and every ratio is variant/bare within one round.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_DIR, emit, freePort, rotate, runJson, startServer, summary } from './lib/common.mjs';
+import {
+  BENCH_DIR,
+  emit,
+  freePort,
+  loadGenerator,
+  rotate,
+  startServer,
+  summary,
+} from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
@@ -18,7 +26,12 @@ const APPS = {
     script: 'http-express.cjs',
     path: '/api/orders/42',
     method: 'POST',
-    body: JSON.stringify({ items: [{ sku: 'a', price: 12.5, qty: 2 }, { sku: 'b', price: 3.99, qty: 5 }] }),
+    body: JSON.stringify({
+      items: [
+        { sku: 'a', price: 12.5, qty: 2 },
+        { sku: 'b', price: 3.99, qty: 5 },
+      ],
+    }),
     auth: 'Bearer token-bob',
   },
 };
@@ -52,9 +65,16 @@ async function measure(server, app, seconds) {
   return r;
 }
 
-async function load(port, app, seconds) {
-  return runJson(join(BENCH_DIR, 'fixtures', 'load.cjs'), {
-    args: [`http://127.0.0.1:${port}${app.path}`, String(seconds), String(CONNECTIONS), app.method, app.body ?? '', app.auth ?? ''],
+const generator = loadGenerator();
+
+function load(port, app, seconds) {
+  return generator.run({
+    url: `http://127.0.0.1:${port}${app.path}`,
+    seconds,
+    connections: CONNECTIONS,
+    method: app.method,
+    body: app.body,
+    auth: app.auth,
   });
 }
 
@@ -63,7 +83,8 @@ async function recordedRequests(exporterPort) {
   try {
     const text = await (await fetch(`http://127.0.0.1:${exporterPort}/metrics`)).text();
     let sum = 0;
-    for (const m of text.matchAll(/^http_requests_total(?:\{[^}]*\})? (\S+)$/gm)) sum += Number(m[1]);
+    for (const m of text.matchAll(/^http_requests_total(?:\{[^}]*\})? (\S+)$/gm))
+      sum += Number(m[1]);
     return sum;
   } catch {
     return 0;
@@ -73,20 +94,22 @@ async function recordedRequests(exporterPort) {
 async function benchApp(name, app) {
   const servers = {};
   try {
-    for (const [variant, how] of Object.entries(VARIANTS)) {
-      const exporterPort = await freePort();
-      servers[variant] = await startServer(join(BENCH_DIR, 'fixtures', app.script), {
-        nodeArgs: how.nodeArgs ?? [],
-        env: {
-          ...how.env,
-          OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
-          OTEL_EXPORTER_PROMETHEUS_PORT: String(exporterPort),
-          BENCH_EXPORTER_PORT: String(exporterPort),
-          OTEL_SERVICE_NAME: 'bench',
-        },
-      });
-      servers[variant].exporterPort = exporterPort;
-    }
+    await Promise.all(
+      Object.entries(VARIANTS).map(async ([variant, how]) => {
+        const exporterPort = await freePort();
+        servers[variant] = await startServer(join(BENCH_DIR, 'fixtures', app.script), {
+          nodeArgs: how.nodeArgs ?? [],
+          env: {
+            ...how.env,
+            OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(exporterPort),
+            BENCH_EXPORTER_PORT: String(exporterPort),
+            OTEL_SERVICE_NAME: 'bench',
+          },
+        });
+        servers[variant].exporterPort = exporterPort;
+      }),
+    );
     const names = Object.keys(VARIANTS);
     for (const v of names) await load(servers[v].port, app, WARMUP_SECONDS);
     const raw = Object.fromEntries(names.map((v) => [v, []]));
@@ -98,7 +121,11 @@ async function benchApp(name, app) {
       }
     }
     // Is bizmon's preload actually recording the requests? (Not before @bizmon/http lands.)
-    const out = { app: name, variants: {}, bizmonRecorded: await recordedRequests(servers.bizmon.exporterPort) };
+    const out = {
+      app: name,
+      variants: {},
+      bizmonRecorded: await recordedRequests(servers.bizmon.exporterPort),
+    };
     for (const v of names) {
       out.variants[v] = {
         rps: summary(raw[v].map((r) => r.rps)),
@@ -119,4 +146,5 @@ async function benchApp(name, app) {
 
 const apps = [];
 for (const [name, app] of Object.entries(APPS)) apps.push(await benchApp(name, app));
+await generator.close();
 emit({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, apps });

@@ -20,14 +20,15 @@ const business = (() => {
     return undefined;
   }
 })();
-const client = require('prom-client');
-const fromCore = createRequire(require.resolve('@bizmon/core/package.json'));
-const exporterPath = fromCore.resolve('@opentelemetry/exporter-prometheus');
-const { PrometheusExporter } = require(exporterPath);
-const { MeterProvider } = createRequire(exporterPath)('@opentelemetry/sdk-metrics');
+const baselines = require('./bench/lib/baselines.cjs');
+const { PrometheusExporter, MeterProvider } = baselines.openTelemetrySdk();
 
 const telemetry = await core.startTelemetry(
-  core.resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1', otelServiceName: 'bench' }),
+  core.resolveConfig({
+    otelExporterPrometheusPort: 0,
+    otelExporterPrometheusHost: '127.0.0.1',
+    otelServiceName: 'bench',
+  }),
 );
 if (business) await business.startUserActivity();
 
@@ -38,52 +39,110 @@ const STATUS = ['200', '201', '200', '204'];
 const ROLES = ['user', 'admin', 'user', 'anonymous'];
 const USER_IDS = Array.from({ length: 1024 }, (_, i) => `user-${i}`);
 
-const registry = new client.Registry();
-const pcCounter = new client.Counter({
-  name: 'http_requests_total',
-  help: 'x',
-  labelNames: ['method', 'endpoint', 'status_code', 'user_role'],
-  registers: [registry],
-});
-const pcHistogram = new client.Histogram({
-  name: 'http_request_duration_seconds',
-  help: 'x',
-  labelNames: ['method', 'endpoint'],
-  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  registers: [registry],
-});
+const { registry, requests: pcCounter, duration: pcHistogram } = baselines.promClientHttpMetrics();
 
-const otelProvider = new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] });
+const otelProvider = new MeterProvider({
+  readers: [new PrometheusExporter({ preventServerStart: true })],
+});
 const meter = otelProvider.getMeter('bench');
 const otelCounter = meter.createCounter('http_requests_total');
 const otelHistogram = meter.createHistogram('http_request_duration_seconds', {
-  advice: { explicitBucketBoundaries: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+  advice: { explicitBucketBoundaries: baselines.HTTP_BUCKETS },
 });
-const cachedAttributes = METHODS.map((m, i) => ({ method: m, endpoint: ENDPOINTS[i], status_code: STATUS[i], user_role: ROLES[i] }));
+const cachedAttributes = METHODS.map((m, i) => ({
+  method: m,
+  endpoint: ENDPOINTS[i],
+  status_code: STATUS[i],
+  user_role: ROLES[i],
+}));
 
 const { instruments } = core;
 /** name → [group, function(i)]; the group names the comparison the figure belongs to. */
 const cases = {
-  'bizmon counter.labels(4).add()': ['counter', (i) => instruments.http_requests_total.labels(METHODS[i & 3], ENDPOINTS[i & 3], STATUS[i & 3], ROLES[i & 3]).add(1)],
-  'prom-client counter.labels(4).inc()': ['counter', (i) => pcCounter.labels(METHODS[i & 3], ENDPOINTS[i & 3], STATUS[i & 3], ROLES[i & 3]).inc()],
-  'prom-client counter.inc({4 labels})': ['counter', (i) => pcCounter.inc({ method: METHODS[i & 3], endpoint: ENDPOINTS[i & 3], status_code: STATUS[i & 3], user_role: ROLES[i & 3] }, 1)],
-  'OpenTelemetry counter.add(1, {4 attrs})': ['counter', (i) => otelCounter.add(1, { method: METHODS[i & 3], endpoint: ENDPOINTS[i & 3], status_code: STATUS[i & 3], user_role: ROLES[i & 3] })],
-  'OpenTelemetry counter.add(1, cached attrs)': ['counter', (i) => otelCounter.add(1, cachedAttributes[i & 3])],
-  'bizmon histogram.labels(2).observe()': ['histogram', (i) => instruments.http_request_duration_seconds.labels(METHODS[i & 3], ENDPOINTS[i & 3]).observe(0.042)],
-  'prom-client histogram.labels(2).observe()': ['histogram', (i) => pcHistogram.labels(METHODS[i & 3], ENDPOINTS[i & 3]).observe(0.042)],
-  'prom-client histogram.observe({2 labels})': ['histogram', (i) => pcHistogram.observe({ method: METHODS[i & 3], endpoint: ENDPOINTS[i & 3] }, 0.042)],
-  'OpenTelemetry histogram.record(v, {2 attrs})': ['histogram', (i) => otelHistogram.record(0.042, { method: METHODS[i & 3], endpoint: ENDPOINTS[i & 3] })],
+  'bizmon counter.labels(4).add()': [
+    'counter',
+    (i) =>
+      instruments.http_requests_total
+        .labels(METHODS[i & 3], ENDPOINTS[i & 3], STATUS[i & 3], ROLES[i & 3])
+        .add(1),
+  ],
+  'prom-client counter.labels(4).inc()': [
+    'counter',
+    (i) => pcCounter.labels(METHODS[i & 3], ENDPOINTS[i & 3], STATUS[i & 3], ROLES[i & 3]).inc(),
+  ],
+  'prom-client counter.inc({4 labels})': [
+    'counter',
+    (i) =>
+      pcCounter.inc(
+        {
+          method: METHODS[i & 3],
+          endpoint: ENDPOINTS[i & 3],
+          status_code: STATUS[i & 3],
+          user_role: ROLES[i & 3],
+        },
+        1,
+      ),
+  ],
+  'OpenTelemetry counter.add(1, {4 attrs})': [
+    'counter',
+    (i) =>
+      otelCounter.add(1, {
+        method: METHODS[i & 3],
+        endpoint: ENDPOINTS[i & 3],
+        status_code: STATUS[i & 3],
+        user_role: ROLES[i & 3],
+      }),
+  ],
+  'OpenTelemetry counter.add(1, cached attrs)': [
+    'counter',
+    (i) => otelCounter.add(1, cachedAttributes[i & 3]),
+  ],
+  'bizmon histogram.labels(2).observe()': [
+    'histogram',
+    (i) =>
+      instruments.http_request_duration_seconds
+        .labels(METHODS[i & 3], ENDPOINTS[i & 3])
+        .observe(0.042),
+  ],
+  'prom-client histogram.labels(2).observe()': [
+    'histogram',
+    (i) => pcHistogram.labels(METHODS[i & 3], ENDPOINTS[i & 3]).observe(0.042),
+  ],
+  'prom-client histogram.observe({2 labels})': [
+    'histogram',
+    (i) => pcHistogram.observe({ method: METHODS[i & 3], endpoint: ENDPOINTS[i & 3] }, 0.042),
+  ],
+  'OpenTelemetry histogram.record(v, {2 attrs})': [
+    'histogram',
+    (i) => otelHistogram.record(0.042, { method: METHODS[i & 3], endpoint: ENDPOINTS[i & 3] }),
+  ],
 };
 if (business) {
   const { aiTasks, credits, users } = business;
-  cases['bizmon aiTasks.succeeded()'] = ['helper', (i) => aiTasks.succeeded({ service: 'openai', mode: 'chat', userRole: ROLES[i & 3], durationSeconds: 2.5 })];
-  cases['bizmon credits.consumed()'] = ['helper', (i) => credits.consumed({ amount: 10, userRole: ROLES[i & 3] })];
+  cases['bizmon aiTasks.succeeded()'] = [
+    'helper',
+    (i) =>
+      aiTasks.succeeded({
+        service: 'openai',
+        mode: 'chat',
+        userRole: ROLES[i & 3],
+        durationSeconds: 2.5,
+      }),
+  ];
+  cases['bizmon credits.consumed()'] = [
+    'helper',
+    (i) => credits.consumed({ amount: 10, userRole: ROLES[i & 3] }),
+  ];
   cases['bizmon users.seen()'] = ['helper', (i) => users.seen(USER_IDS[i & 1023])];
 }
 
 // A fresh function per case, so each loop's call site only ever sees its own callee.
 const makeLoop = () =>
-  new Function('fn', 'n', 'let sink = 0; for (let i = 0; i < n; i++) { const r = fn(i); if (r !== undefined) sink++; } return sink;');
+  new Function(
+    'fn',
+    'n',
+    'let sink = 0; for (let i = 0; i < n; i++) { const r = fn(i); if (r !== undefined) sink++; } return sink;',
+  );
 const loops = Object.fromEntries(Object.keys(cases).map((name) => [name, makeLoop()]));
 
 // CPU time of the process, not wall time: a benchmark preempted by other processes on a busy
@@ -126,7 +185,8 @@ for (const name of names) results[name] = { group: cases[name][0], ns: summary(s
 const pcBest = samples['prom-client counter.labels(4).inc()'].map((v, i) =>
   Math.min(v, samples['prom-client counter.inc({4 labels})'][i]),
 );
-for (const name of names) results[name].vsPromCounter = summary(samples[name].map((v, i) => v / pcBest[i]));
+for (const name of names)
+  results[name].vsPromCounter = summary(samples[name].map((v, i) => v / pcBest[i]));
 emit({ rounds: ROUNDS, businessLoaded: Boolean(business), results, promCounterNs: median(pcBest) });
 if (business) await business.stopUserActivity();
 await telemetry.shutdown();

@@ -15,16 +15,16 @@ const require = createRequire(`${ROOT}/package.json`);
 const quick = process.argv.includes('--quick');
 // `--only <variant>`: a process holding only that library's 50,000 series, for the event-loop
 // block figures (a heap shared with the other libraries would lengthen every GC pause).
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const only = process.argv.includes('--only')
+  ? process.argv[process.argv.indexOf('--only') + 1]
+  : undefined;
 const ROUNDS = quick ? 3 : 7;
-const SIZES = [1_000, 10_000, 50_000];
+// Quick mode compares at 1,000 and 10,000 series; the 50,000-series block figure always runs (bizmon).
+const SIZES = quick && !process.argv.includes('--only') ? [1_000, 10_000] : [1_000, 10_000, 50_000];
 
 const core = require('@bizmon/core');
-const client = require('prom-client');
-const fromCore = createRequire(require.resolve('@bizmon/core/package.json'));
-const exporterPath = fromCore.resolve('@opentelemetry/exporter-prometheus');
-const { PrometheusExporter, PrometheusSerializer } = require(exporterPath);
-const { MeterProvider } = createRequire(exporterPath)('@opentelemetry/sdk-metrics');
+const baselines = require('./bench/lib/baselines.cjs');
+const { PrometheusExporter, PrometheusSerializer, MeterProvider } = baselines.openTelemetrySdk();
 
 const telemetry = await core.startTelemetry(
   core.resolveConfig({
@@ -35,20 +35,28 @@ const telemetry = await core.startTelemetry(
   }),
 );
 
-const BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const registry = new client.Registry();
-const pcCounter = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests served.', labelNames: ['method', 'endpoint', 'status_code', 'user_role'], registers: [registry] });
-const pcHistogram = new client.Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration in seconds.', labelNames: ['method', 'endpoint'], buckets: BUCKETS, registers: [registry] });
+const BUCKETS = baselines.HTTP_BUCKETS;
+const { registry, requests: pcCounter, duration: pcHistogram } = baselines.promClientHttpMetrics();
 
 const otelPort = await freePort();
-const otelExporter = new PrometheusExporter({ preventServerStart: true, host: '127.0.0.1', port: otelPort });
+const otelExporter = new PrometheusExporter({
+  preventServerStart: true,
+  host: '127.0.0.1',
+  port: otelPort,
+});
 const otelProvider = new MeterProvider({
   readers: [otelExporter],
   views: [{ instrumentName: '*', aggregationCardinalityLimit: 1_000_000 }],
 });
 const meter = otelProvider.getMeter('app');
-const otelCounter = meter.createCounter('http_requests_total', { description: 'HTTP requests served.' });
-const otelHistogram = meter.createHistogram('http_request_duration_seconds', { description: 'HTTP request duration in seconds.', unit: 's', advice: { explicitBucketBoundaries: BUCKETS } });
+const otelCounter = meter.createCounter('http_requests_total', {
+  description: 'HTTP requests served.',
+});
+const otelHistogram = meter.createHistogram('http_request_duration_seconds', {
+  description: 'HTTP request duration in seconds.',
+  unit: 's',
+  advice: { explicitBucketBoundaries: BUCKETS },
+});
 const otelSerializer = new PrometheusSerializer();
 
 const producer = new core.BizmonMetricProducer('bench');
@@ -68,15 +76,27 @@ function grow(total, onlyVariant) {
       const method = METHODS[i & 3];
       const endpoint = `/api/resource-${i}/:id`;
       for (const v of [0.003, 0.07, 0.3]) {
-        if (bizmon) core.instruments.http_request_duration_seconds.labels(method, endpoint).observe(v);
+        if (bizmon)
+          core.instruments.http_request_duration_seconds.labels(method, endpoint).observe(v);
         if (prom) pcHistogram.labels(method, endpoint).observe(v);
         if (otel) otelHistogram.record(v, { method, endpoint });
       }
     } else {
-      const labels = [METHODS[i & 3], `/api/resource-${i}/:id`, String(200 + (i % 3)), ROLES[(i >> 2) & 3]];
+      const labels = [
+        METHODS[i & 3],
+        `/api/resource-${i}/:id`,
+        String(200 + (i % 3)),
+        ROLES[(i >> 2) & 3],
+      ];
       if (bizmon) core.instruments.http_requests_total.labels(...labels).add(i % 17);
       if (prom) pcCounter.labels(...labels).inc(i % 17);
-      if (otel) otelCounter.add(i % 17, { method: labels[0], endpoint: labels[1], status_code: labels[2], user_role: labels[3] });
+      if (otel)
+        otelCounter.add(i % 17, {
+          method: labels[0],
+          endpoint: labels[1],
+          status_code: labels[2],
+          user_role: labels[3],
+        });
     }
   }
 }
@@ -84,8 +104,10 @@ function grow(total, onlyVariant) {
 const variants = {
   bizmon: () => telemetry.scrape(),
   'prom-client': () => registry.metrics(),
-  'OpenTelemetry exporter': async () => otelSerializer.serialize((await otelExporter.collect()).resourceMetrics),
-  'bizmon via OTel serializer (before)': async () => viaOtelSerializer.serialize((await producer.collect()).resourceMetrics),
+  'OpenTelemetry exporter': async () =>
+    otelSerializer.serialize((await otelExporter.collect()).resourceMetrics),
+  'bizmon via OTel serializer (before)': async () =>
+    viaOtelSerializer.serialize((await producer.collect()).resourceMetrics),
 };
 
 /** Runs `fn` (which resolves with the text or its size) while a 1 ms interval measures the longest gaps between its ticks. */
@@ -156,14 +178,20 @@ async function serveVariant(variant) {
  * busy machine; it includes GC helper threads).
  */
 async function blockOnly(variant) {
-  grow(SIZES[SIZES.length - 1], variant);
+  grow(50_000, variant);
   const url = await serveVariant(variant);
   const fetchIt = () => curl(url);
   await withBlockProbe(fetchIt); // warm-up (and builds bizmon's label-text cache once)
+  // Fewer rounds for the slow producers: each fetch of theirs takes seconds.
   const rounds = [];
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (variant === 'bizmon' ? ROUNDS : Math.min(ROUNDS, 5)); round++) {
     global.gc?.();
-    rounds.push(await withBlockProbe(fetchIt));
+    const r = await withBlockProbe(fetchIt);
+    // The same probe over the same length of time with nothing to do: the machine's noise floor.
+    r.idle = await withBlockProbe(
+      () => new Promise((resolve) => setTimeout(() => resolve(0), r.ms)),
+    );
+    rounds.push(r);
   }
   const result = {
     variant,
@@ -172,6 +200,7 @@ async function blockOnly(variant) {
     ms: summary(rounds.map((r) => r.ms)),
     longestBlockMs: summary(rounds.map((r) => r.longestBlockMs)),
     longestBlockCpuMs: summary(rounds.map((r) => r.longestBlockCpuMs)),
+    idleLongestBlockMs: summary(rounds.map((r) => r.idle.longestBlockMs)),
   };
   if (variant === 'bizmon') result.underLoad = await scrapeUnderLoad(url);
   emit(result);

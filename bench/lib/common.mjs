@@ -17,7 +17,12 @@ export function median(values) {
 
 /** Median with min and max: what every figure of the report carries. */
 export function summary(values) {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
+  return {
+    median: median(values),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    n: values.length,
+  };
 }
 
 /** `0.93× (0.91–0.95)` */
@@ -28,7 +33,10 @@ export function fmtRatio(s, digits = 2) {
 
 export function fmtNum(v, digits = 0) {
   if (v === undefined || v === null || !Number.isFinite(v)) return 'n/a';
-  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return v.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 
 export function fmtBytes(b) {
@@ -68,9 +76,17 @@ export function runJson(script, { args = [], nodeArgs = [], env = {}, timeoutMs 
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      const line = out.split('\n').reverse().find((l) => l.startsWith('RESULT '));
+      const line = out
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('RESULT '));
       if (code === 0 && line) resolve(JSON.parse(line.slice(7)));
-      else reject(new Error(`${script} ${args.join(' ')} failed (${signal ?? code}):\n${err.slice(-3000)}\n${out.slice(-1000)}`));
+      else
+        reject(
+          new Error(
+            `${script} ${args.join(' ')} failed (${signal ?? code}):\n${err.slice(-3000)}\n${out.slice(-1000)}`,
+          ),
+        );
     });
   });
 }
@@ -128,4 +144,38 @@ export function rotate(items, round) {
 /** Prints a child's result for the orchestrator. */
 export function emit(result) {
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+/**
+ * A long-lived load generator process (bench/fixtures/load.cjs in worker mode): `run(job)`
+ * resolves with {rps, total, p50, p99, errors}; `close()` ends it.
+ */
+export function loadGenerator() {
+  const child = spawn(process.execPath, [join(BENCH_DIR, 'fixtures', 'load.cjs')], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let buffered = '';
+  const waiting = [];
+  child.stdout.on('data', (d) => {
+    buffered += d;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.startsWith('RESULT ')) continue;
+      const out = JSON.parse(line.slice(7));
+      const next = waiting.shift();
+      if (out.error) next?.reject(new Error(out.error));
+      else next?.resolve(out);
+    }
+  });
+  return {
+    run: (job) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${JSON.stringify(job)}\n`);
+      }),
+    close: () => new Promise((resolve) => (child.once('exit', resolve), child.stdin.end())),
+  };
 }

@@ -167,6 +167,11 @@ function cachedTemplate(url: string): string {
 
 /** The client's address: the framework's (honours its trust-proxy setting), else the socket's. */
 export function clientIp(req: IncomingMessage, fw?: FrameworkRequest): string {
+  // Without a forwarding header every framework answers the socket's address, so skip their
+  // (allocating) trust-proxy getters.
+  if (req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined) {
+    return req.socket?.remoteAddress ?? 'unknown';
+  }
   const fromFramework = fw?.ip ?? (req as { ip?: unknown }).ip;
   if (typeof fromFramework === 'string' && fromFramework.length > 0) return fromFramework;
   return req.socket?.remoteAddress ?? 'unknown';

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { expectMatchesCatalog } from './support/exposition';
+import { expectMatchesCatalog, sampleValue } from './support/exposition';
 import { get, startApp, freePort } from './support/apps';
-import { hasBinary } from './support/env';
+import { hasBinary, hasServer } from './support/env';
 
 const fixtures = join(__dirname, 'fixtures');
 
@@ -86,4 +86,45 @@ test('BIZMON_DISABLED=true leaves the app untouched and exports nothing', async 
   } finally {
     await app.stop();
   }
+});
+
+describe('an ESM app importing pg and ioredis, preloaded with --import', () => {
+  let backends = false;
+  beforeAll(async () => {
+    backends =
+      (await hasServer('PostgreSQL', '127.0.0.1', 5432)) &&
+      (await hasServer('Redis', '127.0.0.1', 6379));
+  });
+
+  test('gets the same PostgreSQL and Redis metrics as a CommonJS app', async () => {
+    if (!backends) return;
+    const app = await startApp(join(fixtures, 'esm-backends.mjs'), { preload: '--import' });
+    try {
+      for (let i = 0; i < 3; i++)
+        expect((await get(`http://127.0.0.1:${app.port}/`)).body).toBe('ok');
+      const families = expectMatchesCatalog(
+        (await get(`http://127.0.0.1:${app.exporterPort}/metrics`)).body,
+      );
+      expect(
+        sampleValue(families, 'db_query_duration_seconds_count', {
+          table: 'pg_catalog.pg_class',
+          operation: 'SELECT',
+        }),
+      ).toBe(3);
+      expect(
+        sampleValue(families, 'cache_operations_total', { operation: 'get', result: 'hit' }),
+      ).toBe(3);
+      expect(
+        sampleValue(families, 'cache_operations_total', { operation: 'get', result: 'miss' }),
+      ).toBe(3);
+      expect(
+        sampleValue(families, 'cache_operations_total', { operation: 'set', result: 'success' }),
+      ).toBe(3);
+      expect(
+        sampleValue(families, 'http_requests_total', { method: 'GET', status_code: '200' }),
+      ).toBe(3);
+    } finally {
+      await app.stop();
+    }
+  });
 });

@@ -117,6 +117,8 @@ describe.each(apps)('%s, preloaded', (name, script, env, probes) => {
   let app: RunningApp;
   let base: string;
   const isPlain = script === 'http-plain.cjs';
+  // These fixtures report login failures through @bizmon/business's security.loginFailure.
+  const viaBusiness = isPlain || script === 'http-koa.cjs';
 
   beforeAll(async () => {
     app = await startApp(join(fixtures, script), {
@@ -182,6 +184,8 @@ describe.each(apps)('%s, preloaded', (name, script, env, probes) => {
     // A known user id counts as activity (listeners of onAuthenticatedRequest).
     const seen = JSON.parse((await get(`${base}/seen`)).body) as string[];
     expect(seen).toEqual(['u1', 'u2']);
+    // ... and reaches @bizmon/business's active-user metrics.
+    expect(await metric(app, 'active_users_current')).toBe(2);
   });
 
   test('50 concurrent slow requests are in the gauge and leave it at 0; aborted requests too', async () => {
@@ -260,6 +264,8 @@ describe.each(apps)('%s, preloaded', (name, script, env, probes) => {
     expect(await stuffing()).toBe(0);
     for (let i = 0; i < 12; i++) await fetch(`${base}/login?u=user${i}`, { method: 'POST' });
     expect(await stuffing()).toBe(1);
+    if (viaBusiness)
+      expect(await metric(app, 'login_failures_total', { reason: 'bad_password' })).toBe(17);
     expect(
       await metric(app, 'security_events_total', {
         event_type: 'suspicious_access',

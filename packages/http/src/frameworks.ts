@@ -210,8 +210,8 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
           noop,
         ),
       ]),
-      new InstrumentationNodeModuleDefinition('router', ['>=2.0.0 <3'], undefined, undefined, [
-        new InstrumentationNodeModuleFile('router/lib/route.js', ['>=2.0.0 <3'], patchRoute, noop),
+      new InstrumentationNodeModuleDefinition('router', ['>=1.0.0 <3'], undefined, undefined, [
+        new InstrumentationNodeModuleFile('router/lib/route.js', ['>=1.0.0 <3'], patchRoute, noop),
       ]),
       new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, noop),
       new InstrumentationNodeModuleDefinition(

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import {
   ANONYMOUS_ROLE,
   currentRequestContext,
+  emitUserActive,
   enterRequestContext,
   instruments,
   isOwnServerRequest,
@@ -218,6 +219,8 @@ function onResponseClose(this: ServerResponse): void {
       instruments.application_errors_total.labels(errorType(state.error), 'http').add(1);
     }
     if (id !== undefined) {
+      // Activity for @bizmon/business's active-user metrics.
+      emitUserActive(id);
       for (const listener of userListeners) {
         try {
           listener(id);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBearerToken } from './auth';
-import { chunkedScrapeOf, writeChunked } from './exposition';
+import { streamingScrapeOf, writeStream } from './exposition';
 import { runHealthChecks } from './health';
 import { warnRateLimited } from './log';
 import { state } from './state';
@@ -68,16 +68,18 @@ export async function serveMonitoring(
         sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
         return;
       }
-      const chunks = chunkedScrapeOf(pipeline.scrape);
-      if (chunks === undefined) send(res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
+      const stream = streamingScrapeOf(pipeline.scrape);
+      if (stream === undefined) send(res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
       else {
-        // A large exposition goes out chunk by chunk, never as one long event-loop block.
-        const text = await chunks();
+        // A large exposition goes out chunk by chunk as it is built, never as one long block.
+        const chunks = stream()[Symbol.asyncIterator]();
+        const first = await chunks.next(); // collect callbacks run, and may fail, before the 200
         res.writeHead(200, {
           'content-type': PROMETHEUS_CONTENT_TYPE,
           'cache-control': 'no-store',
         });
-        await writeChunked(res, text);
+        if (!first.done) res.write(first.value);
+        await writeStream(res, { [Symbol.asyncIterator]: () => chunks });
       }
     } else if (route === 'health') {
       const report = await runHealthChecks();

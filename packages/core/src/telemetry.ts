@@ -15,7 +15,7 @@ import type { BizmonConfig } from './config';
 import { instruments } from './instruments';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
-import { registerChunkedScrape, serializeRegistryChunks } from './exposition';
+import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { state } from './state';
 
@@ -118,18 +118,19 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   }
 
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
-  const scrapeChunks = async (): Promise<string[]> => {
+  async function* scrapeStream(): AsyncGenerator<string, void, undefined> {
     await runCollectCallbacks();
     // target_info and the app's own instruments, then bizmon's families.
     const sdk = serializer.serialize((await prometheus.collect()).resourceMetrics);
-    const own = await serializeRegistryChunks();
-    return [
-      sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk,
-      ...own,
-    ];
+    yield sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk;
+    yield* registryChunks();
+  }
+  const scrape = async (): Promise<string> => {
+    const parts: string[] = [];
+    for await (const chunk of scrapeStream()) parts.push(chunk);
+    return parts.join('');
   };
-  const scrape = async (): Promise<string> => (await scrapeChunks()).join('');
-  registerChunkedScrape(scrape, scrapeChunks);
+  registerStreamingScrape(scrape, scrapeStream);
   state.pipeline = { config, scrape };
 
   instruments.system_info

@@ -24,7 +24,7 @@ beforeAll(async () => {
     resolveConfig({
       otelExporterPrometheusPort: 0,
       otelExporterPrometheusHost: '127.0.0.1',
-      bizmonCardinalityLimit: 60_000,
+      bizmonCardinalityLimit: 50_000,
     }),
   );
 });
@@ -117,7 +117,7 @@ test("includes the app's own OpenTelemetry instruments and target_info, without 
 });
 
 test('yields to the event loop while serialising a large registry', async () => {
-  for (let i = 0; i < 50_000; i++)
+  for (let i = 0; i < 40_000; i++)
     instruments.http_requests_total.labels('GET', `/bulk/${i}`, '200', 'user').add(1);
   let turns = 0;
   const ticker = setInterval(() => turns++, 0);
@@ -125,10 +125,10 @@ test('yields to the event loop while serialising a large registry', async () => 
   clearInterval(ticker);
   expect(turns).toBeGreaterThan(0);
   expect(text).toContain(
-    'http_requests_total{method="GET",endpoint="/bulk/49999",status_code="200",user_role="user"} 1\n',
+    'http_requests_total{method="GET",endpoint="/bulk/39999",status_code="200",user_role="user"} 1\n',
   );
   expect(parseExposition(text).get('http_requests_total')!.samples.length).toBeGreaterThanOrEqual(
-    50_000,
+    40_000,
   );
 });
 

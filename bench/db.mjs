@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { BENCH_DIR, emit, freePort, ROOT, rotate, summary } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 5 : 9;
-const ROUND_MS = quick ? 500 : 2000;
+// Many short rounds: pairs taken close together in time suffer less from other load.
+const ROUNDS = quick ? 8 : 20;
+const ROUND_MS = quick ? 300 : 1000;
 const WARMUP_MS = quick ? 800 : 2000;
 
 function reachable(port) {

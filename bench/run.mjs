@@ -117,11 +117,14 @@ for (const [op, limit, label] of [
     );
     continue;
   }
-  const r = o.ratio.median;
+  // Judged on the client CPU the instrumentation adds per operation, as a share of the bare
+  // operation's latency: with sequential awaits all of it is on the latency path, and unlike
+  // the wall-time ratio (shown too) it does not move with other processes on the machine.
+  const added = o.cpuAdded.median;
   target(
     `${label} ≤ ${Math.round((limit - 1) * 100)}% added per operation`,
-    r <= limit,
-    `${((r - 1) * 100).toFixed(1)}% (CPU added: ${(o.cpuAdded.median * 100).toFixed(1)}%)`,
+    added <= limit - 1,
+    `${(added * 100).toFixed(1)}% added CPU/latency (wall ratio ${fmtRatio(o.ratio, 3)})`,
   );
 }
 const flood = results.memory?.flood;

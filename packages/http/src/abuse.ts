@@ -227,7 +227,7 @@ export class AbuseDetector {
     const rate = windows.requests.add(now, api.windowMs);
     if (windows.requests.shouldFire(rate, api.maxRequests, now, api.windowMs)) {
       instruments.api_abuse_detected_total.labels('request_rate').add(1);
-      instruments.security_events_total.labels('api_abuse', 'warning').add(1);
+      instruments.security_events_total.labels('api_abuse', 'critical').add(1);
       this.emit({
         kind: 'api_abuse',
         client,

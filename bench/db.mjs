@@ -8,7 +8,7 @@ import { BENCH_DIR, emit, freePort, ROOT, rotate, summary } from './lib/common.m
 
 const quick = process.argv.includes('--quick');
 // Many short rounds: pairs taken close together in time suffer less from other load.
-const ROUNDS = quick ? 8 : 20;
+const ROUNDS = quick ? 6 : 20;
 const ROUND_MS = quick ? 300 : 1000;
 const WARMUP_MS = quick ? 800 : 2000;
 

@@ -1,8 +1,20 @@
 import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startApp, get, type RunningApp } from './support/apps';
 import { expectMatchesCatalog, sampleValue } from './support/exposition';
 import { hasBinary } from './support/env';
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 const demo = join(__dirname, '..', 'packages', 'demo', 'dist', 'main.js');
 
@@ -74,5 +86,10 @@ test('npm start with nothing installed: embedded PostgreSQL, in-process cache, t
     await app.stop();
   }
   expect(app.output()).toContain('[demo] stopped');
-  expect(app.child.exitCode).toBe(0);
+  expect(app.output()).not.toContain('while stopping');
+  // Exit status 128 + SIGTERM, as for any process stopped by that signal.
+  expect(app.child.exitCode).toBe(143);
+  // The embedded PostgreSQL went with it.
+  const pgPort = Number(/embedded PostgreSQL on 127\.0\.0\.1:(\d+)/.exec(app.output())![1]);
+  await expect(portAnswers(pgPort)).resolves.toBe(false);
 });

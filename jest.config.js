@@ -19,4 +19,5 @@ module.exports = {
     ],
   },
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

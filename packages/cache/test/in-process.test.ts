@@ -1,16 +1,12 @@
 import { LRUCache } from 'lru-cache';
-import { resolveConfig, startTelemetry, type Telemetry } from '@bizmon/core';
 import { instrumentCache } from '@bizmon/cache';
 import { parseExposition, sampleValue } from '../../../test/support/exposition';
+import { useTelemetry } from '../../../test/support/telemetry';
 
-let telemetry: Telemetry;
-beforeAll(async () => {
-  telemetry = await startTelemetry(resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }));
-});
-afterAll(() => telemetry.shutdown());
+const bizmon = useTelemetry();
 
 test('a Map and an lru-cache get the same metrics as Redis', async () => {
-  let families = parseExposition(await telemetry.scrape());
+  let families = parseExposition(await bizmon.text());
   expect(families.get('cache_hit_rate')?.samples ?? []).toHaveLength(0); // idle: no sample
 
   const map = instrumentCache(new Map<string, number>(), { name: 'map' });
@@ -20,19 +16,25 @@ test('a Map and an lru-cache get the same metrics as Redis', async () => {
   expect(map.delete('a')).toBe(true);
   expect(instrumentCache(map, { name: 'again' })).toBe(map);
 
-  const lru = instrumentCache(new LRUCache<string, string>({ max: 10, maxSize: 1000, sizeCalculation: (v) => v.length }), { name: 'lru' });
+  const lru = instrumentCache(
+    new LRUCache<string, string>({ max: 10, maxSize: 1000, sizeCalculation: (v) => v.length }),
+    { name: 'lru' },
+  );
   lru.set('x', 'hello');
   lru.set('y', 'world!');
   expect(lru.get('x')).toBe('hello');
   expect(lru.get('z')).toBeUndefined();
 
-  families = parseExposition(await telemetry.scrape());
-  const ops = (operation: string, result: string): number => sampleValue(families, 'cache_operations_total', { operation, result });
+  families = parseExposition(await bizmon.text());
+  const ops = (operation: string, result: string): number =>
+    sampleValue(families, 'cache_operations_total', { operation, result });
   expect(ops('get', 'hit')).toBe(2);
   expect(ops('get', 'miss')).toBe(2);
   expect(ops('set', 'success')).toBe(3);
   expect(ops('delete', 'success')).toBe(1);
-  expect(sampleValue(families, 'cache_operation_duration_seconds_count', { operation: 'get' })).toBe(4);
+  expect(
+    sampleValue(families, 'cache_operation_duration_seconds_count', { operation: 'get' }),
+  ).toBe(4);
   expect(sampleValue(families, 'cache_hit_rate')).toBe(0.5);
   // No Redis here: the size is the in-process caches' (lru-cache's calculated size + Map entries).
   expect(sampleValue(families, 'cache_size_bytes')).toBe(11);
@@ -40,12 +42,22 @@ test('a Map and an lru-cache get the same metrics as Redis', async () => {
 
 test('errors from the wrapped cache are counted and re-thrown', async () => {
   const broken = instrumentCache(
-    { get: () => undefined, set: () => { throw new Error('full'); }, delete: async () => Promise.reject(new Error('gone')) },
+    {
+      get: () => undefined,
+      set: () => {
+        throw new Error('full');
+      },
+      delete: async () => Promise.reject(new Error('gone')),
+    },
     { name: 'broken' },
   );
   expect(() => broken.set('k', 1)).toThrow('full');
   await expect(broken.delete('k')).rejects.toThrow('gone');
-  const families = parseExposition(await telemetry.scrape());
-  expect(sampleValue(families, 'cache_operations_total', { operation: 'set', result: 'error' })).toBe(1);
-  expect(sampleValue(families, 'cache_operations_total', { operation: 'delete', result: 'error' })).toBe(1);
+  const families = parseExposition(await bizmon.text());
+  expect(
+    sampleValue(families, 'cache_operations_total', { operation: 'set', result: 'error' }),
+  ).toBe(1);
+  expect(
+    sampleValue(families, 'cache_operations_total', { operation: 'delete', result: 'error' }),
+  ).toBe(1);
 });

@@ -1,38 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import {
-  BizmonMetricProducer,
-  instruments,
-  resolveConfig,
-  startTelemetry,
-  type Telemetry,
-} from '@bizmon/core';
+import { BizmonMetricProducer, instruments } from '@bizmon/core';
 import {
   expectMatchesCatalog,
   parseExposition,
   sampleValue,
 } from '../../../test/support/exposition';
 import { describeIf, hasBinary } from '../../../test/support/env';
+import { useTelemetry } from '../../../test/support/telemetry';
 
-let telemetry: Telemetry;
-let stderr: jest.SpyInstance;
-
-beforeAll(async () => {
-  stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  telemetry = await startTelemetry(
-    resolveConfig({
-      otelExporterPrometheusPort: 0,
-      otelExporterPrometheusHost: '127.0.0.1',
-      bizmonCardinalityLimit: 50_000,
-    }),
-  );
-});
-
-afterAll(async () => {
-  await telemetry.shutdown();
-  stderr.mockRestore();
-});
+const bizmon = useTelemetry({ bizmonCardinalityLimit: 50_000 });
 
 /** The lines the OpenTelemetry serializer writes for bizmon's series (the previous /metrics). */
 async function viaOpenTelemetry(): Promise<string> {
@@ -60,7 +38,7 @@ test('writes the same families, samples and order as the OpenTelemetry serialize
   instruments.http_request_duration_seconds.labels('GET', '/orders/:id').observe(30);
   instruments.db_connection_pool_usage.labels('default').set(0.25);
   instruments.http_concurrent_connections.labels().set(2);
-  const ours = await telemetry.scrape();
+  const ours = await bizmon.text();
   expect(lines(ours)).toEqual(lines(await viaOpenTelemetry()));
   const families = expectMatchesCatalog(ours);
   // Buckets are cumulative: 0.2 falls in le=0.25 and above, 30 only in +Inf.
@@ -86,15 +64,15 @@ test('writes the same families, samples and order as the OpenTelemetry serialize
 test('escapes backslash, double quote and newline in label values, once per series', async () => {
   const hostile = 'a\\b"c\nd';
   instruments.login_failures_total.labels(hostile).add(1);
-  const first = await telemetry.scrape();
+  const first = await bizmon.text();
   expect(first).toContain('login_failures_total{reason="a\\\\b\\"c\\nd"} 1\n');
   instruments.login_failures_total.labels(hostile).add(1);
-  const families = parseExposition(await telemetry.scrape());
+  const families = parseExposition(await bizmon.text());
   expect(sampleValue(families, 'login_failures_total', { reason: hostile })).toBe(2);
 });
 
 test('writes HELP and TYPE exactly once per family, also for families without series', async () => {
-  const text = await telemetry.scrape();
+  const text = await bizmon.text();
   for (const kind of ['HELP', 'TYPE']) {
     const names = text
       .split('\n')
@@ -109,7 +87,7 @@ test('writes HELP and TYPE exactly once per family, also for families without se
 
 test("includes the app's own OpenTelemetry instruments and target_info, without scope labels", async () => {
   metrics.getMeter('app').createCounter('orders.placed').add(4, { channel: 'web' });
-  const text = await telemetry.scrape();
+  const text = await bizmon.text();
   expect(text).toContain('orders_placed_total{channel="web"} 4\n');
   expect(text).toMatch(/^target_info\{service_name="[^"]+"/m);
   expect(text).not.toContain('otel_scope');
@@ -121,7 +99,7 @@ test('yields to the event loop while serialising a large registry', async () => 
     instruments.http_requests_total.labels('GET', `/bulk/${i}`, '200', 'user').add(1);
   let turns = 0;
   const ticker = setInterval(() => turns++, 0);
-  const text = await telemetry.scrape();
+  const text = await bizmon.text();
   clearInterval(ticker);
   expect(turns).toBeGreaterThan(0);
   expect(text).toContain(
@@ -133,18 +111,18 @@ test('yields to the event loop while serialising a large registry', async () => 
 });
 
 test('/metrics serves the same text in chunks, with the Prometheus content type', async () => {
-  const { port } = telemetry.exporterAddress!;
+  const { port } = bizmon.telemetry().exporterAddress!;
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
   const body = await response.text();
-  expect(body).toBe(await telemetry.scrape());
+  expect(body).toBe(await bizmon.text());
   expect(body.length).toBeGreaterThan(1_000_000);
 });
 
 describeIf(hasBinary('promtool'), 'promtool')('the exposition', () => {
   test('passes promtool check metrics', async () => {
-    const text = await telemetry.scrape();
+    const text = await bizmon.text();
     expect(
       execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).trim(),
     ).toBe('');

@@ -1,33 +1,11 @@
-import {
-  instruments,
-  startTelemetry,
-  resolveConfig,
-  type Telemetry,
-  OVERFLOW_LABEL_VALUE,
-} from '@bizmon/core';
+import { instruments, OVERFLOW_LABEL_VALUE } from '@bizmon/core';
 import { expectMatchesCatalog, sampleValue } from '../../../test/support/exposition';
+import { useTelemetry } from '../../../test/support/telemetry';
 
-let telemetry: Telemetry;
-let stderr: jest.SpyInstance;
-
-beforeAll(async () => {
-  stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  telemetry = await startTelemetry(
-    resolveConfig({
-      otelExporterPrometheusPort: 0,
-      otelExporterPrometheusHost: '127.0.0.1',
-      bizmonCardinalityLimit: 50,
-    }),
-  );
-});
-
-afterAll(async () => {
-  await telemetry.shutdown();
-  stderr.mockRestore();
-});
+const bizmon = useTelemetry({ bizmonCardinalityLimit: 50 });
 
 test('unlabelled counters and gauges are exported at 0 from the start', async () => {
-  const families = expectMatchesCatalog(await telemetry.scrape());
+  const families = expectMatchesCatalog(await bizmon.text());
   expect(families.get('db_deadlocks_total')!.samples).toEqual([
     { name: 'db_deadlocks_total', labels: {}, value: 0 },
   ]);
@@ -52,7 +30,7 @@ test('hostile label values neither throw nor break the exposition', async () => 
   for (const value of hostile) {
     expect(() => instruments.login_failures_total.labels(value as string).add()).not.toThrow();
   }
-  const text = await telemetry.scrape();
+  const text = await bizmon.text();
   const families = expectMatchesCatalog(text);
   const reasons = families.get('login_failures_total')!.samples.map((s) => s.labels.reason);
   expect(reasons.sort()).toEqual(['back\\slash', 'new\nline', 'quote"inside']);
@@ -64,9 +42,7 @@ test('hostile label values neither throw nor break the exposition', async () => 
     }),
   ).toBe(7);
   // The warning is rate-limited: one line for the seven drops.
-  const warnings = stderr.mock.calls
-    .map((c) => String(c[0]))
-    .filter((l) => l.includes('login_failures_total'));
+  const warnings = bizmon.logged().filter((l) => l.includes('login_failures_total'));
   expect(warnings).toHaveLength(1);
 });
 
@@ -81,7 +57,7 @@ test('NaN, negative and infinite values are dropped and counted, never thrown', 
   expect(() => gauge.set(NaN)).not.toThrow();
   counter.add(2);
   histogram.observe(3);
-  const families = expectMatchesCatalog(await telemetry.scrape());
+  const families = expectMatchesCatalog(await bizmon.text());
   expect(sampleValue(families, 'payment_failures_total', { provider: 'alipay' })).toBe(2);
   expect(sampleValue(families, 'ai_task_duration_seconds_count', { service: 'flux' })).toBe(1);
   expect(sampleValue(families, 'ai_task_duration_seconds_sum', { service: 'flux' })).toBe(3);
@@ -105,7 +81,7 @@ test('NaN, negative and infinite values are dropped and counted, never thrown', 
 test('histograms count each observation in its bucket and the exposition is cumulative', async () => {
   const h = instruments.http_request_duration_seconds.labels('GET', '/buckets');
   for (const v of [0.005, 0.01, 0.011, 0.3, 20]) h.observe(v);
-  const families = expectMatchesCatalog(await telemetry.scrape());
+  const families = expectMatchesCatalog(await bizmon.text());
   const bucket = (le: string): number =>
     sampleValue(families, 'http_request_duration_seconds_bucket', { endpoint: '/buckets', le });
   expect(bucket('0.01')).toBe(2); // le is inclusive
@@ -124,7 +100,7 @@ test('a flood of 100,000 distinct label values stays at the cardinality limit, b
   global.gc?.();
   const after = process.memoryUsage().heapUsed;
   expect(family.size).toBe(50);
-  const families = expectMatchesCatalog(await telemetry.scrape());
+  const families = expectMatchesCatalog(await bizmon.text());
   const samples = families.get('file_upload_failures_total')!.samples;
   expect(samples).toHaveLength(50);
   const overflow = samples.find((s) => s.labels.reason === OVERFLOW_LABEL_VALUE)!;

@@ -1,13 +1,8 @@
-import { instruments, resolveConfig, startTelemetry, type Telemetry } from '@bizmon/core';
+import { instruments } from '@bizmon/core';
 import { AbuseDetector, type AbuseDetection } from '@bizmon/http';
+import { useTelemetry } from '../../../test/support/telemetry';
 
-let telemetry: Telemetry;
-beforeAll(async () => {
-  telemetry = await startTelemetry(
-    resolveConfig({ otelExporterPrometheusPort: 0, otelExporterPrometheusHost: '127.0.0.1' }),
-  );
-});
-afterAll(() => telemetry.shutdown());
+useTelemetry();
 
 function counter(
   family: { forEach(fn: (s: { labelValues: readonly string[]; value: number }) => void): void },

@@ -4,17 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type MetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { BizmonConfig } from './config';
 import { instruments } from './instruments';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
+import { createOtlpReader } from './otlp';
 import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { state } from './state';
@@ -32,9 +28,6 @@ export const BIZMON_VERSION: string = (() => {
 
 /** What the OpenTelemetry serializer writes when the app has no instruments of its own. */
 const NO_REGISTERED_METRICS = '# no registered metrics';
-
-/** How often OTLP pushes, when enabled. */
-const OTLP_EXPORT_INTERVAL_MS = 15_000;
 
 /** A started export pipeline. */
 export interface Telemetry {
@@ -93,16 +86,7 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   readers.push(prometheus);
   if (config.metricsExporters.includes('otlp') && !config.disabled) {
-    const url = config.otlpEndpoint
-      ? `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/metrics`
-      : undefined;
-    readers.push(
-      new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter(url ? { url } : {}),
-        exportIntervalMillis: OTLP_EXPORT_INTERVAL_MS,
-        metricProducers: [producer],
-      }),
-    );
+    readers.push(createOtlpReader(config.otlpEndpoint, producer));
   }
   const meterProvider = new MeterProvider({
     resource: resourceFromAttributes({

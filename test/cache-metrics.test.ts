@@ -63,10 +63,19 @@ describe('ioredis metrics from a preloaded app on the real Redis', () => {
     expect(ops(families, 'set', 'success')).toBe(6);
     expect(ops(families, 'delete', 'success')).toBe(3);
     expect(ops(families, 'other', 'success')).toBe(0); // handshake, INFO and PING are not cache operations
-    expect(sampleValue(families, 'cache_operation_duration_seconds_count', { operation: 'get' })).toBe(16);
-    expect(sampleValue(families, 'cache_operation_duration_seconds_count', { operation: 'set' })).toBe(6);
+    expect(
+      sampleValue(families, 'cache_operation_duration_seconds_count', { operation: 'get' }),
+    ).toBe(16);
+    expect(
+      sampleValue(families, 'cache_operation_duration_seconds_count', { operation: 'set' }),
+    ).toBe(6);
     expect(sampleValue(families, 'cache_hit_rate')).toBeCloseTo(9 / 17, 10);
-    expect(sampleValue(families, 'application_errors_total', { error_type: 'ReplyError', component: 'cache' })).toBe(1);
+    expect(
+      sampleValue(families, 'application_errors_total', {
+        error_type: 'ReplyError',
+        component: 'cache',
+      }),
+    ).toBe(1);
 
     // Memory from INFO memory of the same server; maxmemory 0 means the ratio is over system memory.
     const info = await sendCommand(6379, ['INFO', 'memory']);
@@ -85,10 +94,15 @@ describe('ioredis without its tracing channel (ioredis < 5.11 path, forced)', ()
   test('counts the same, once per command', async () => {
     if (!mainRedis) return;
     const app = await startApp(fixture, {
-      env: { REDIS_URL: 'redis://127.0.0.1:6379', PREFIX: `${prefix}legacy:`, BIZMON_INTERNAL_IOREDIS_LEGACY: 'true' },
+      env: {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        PREFIX: `${prefix}legacy:`,
+        BIZMON_INTERNAL_IOREDIS_LEGACY: 'true',
+      },
     });
     try {
-      for (const scenario of ['basic', 'pipeline', 'multi', 'offline', 'cleanup']) await call(app, scenario);
+      for (const scenario of ['basic', 'pipeline', 'multi', 'offline', 'cleanup'])
+        await call(app, scenario);
       const families = await scrape(app);
       expect(ops(families, 'get', 'hit')).toBe(9);
       expect(ops(families, 'get', 'miss')).toBe(8);
@@ -115,7 +129,9 @@ describe('Redis servers the test starts', () => {
     if (!redisBinary) return;
     server = await startRedis(['--maxmemory', '64mb']);
     cluster = await startRedis([], { cluster: true });
-    app = await startApp(fixture, { env: { REDIS_URL: server.url, PREFIX: prefix, CLUSTER_PORT: String(cluster.port) } });
+    app = await startApp(fixture, {
+      env: { REDIS_URL: server.url, PREFIX: prefix, CLUSTER_PORT: String(cluster.port) },
+    });
 
     await call(app, 'many'); // 200 GETs, all misses
     const infoCalls = async (): Promise<number> => {
@@ -130,7 +146,10 @@ describe('Redis servers the test starts', () => {
     const used = infoField(await server.command('INFO', 'memory'), 'used_memory');
     const size = sampleValue(families, 'cache_size_bytes');
     expect(Math.abs(size - used) / used).toBeLessThan(0.05);
-    expect(sampleValue(families, 'redis_memory_usage_ratio')).toBeCloseTo(size / (64 * 1024 * 1024), 8);
+    expect(sampleValue(families, 'redis_memory_usage_ratio')).toBeCloseTo(
+      size / (64 * 1024 * 1024),
+      8,
+    );
     expect(ops(families, 'get', 'miss')).toBe(200);
     expect(sampleValue(families, 'cache_hit_rate')).toBe(0);
 

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { get, startApp, type RunningApp } from './support/apps';
 import { expectMatchesCatalog, sampleValue, type Family } from './support/exposition';
 import { inCI } from './support/env';
-import { postgresBinDir, startLocalPostgres, type LocalPostgres } from '../packages/db/test/support/postgres';
+import {
+  postgresBinDir,
+  startLocalPostgres,
+  type LocalPostgres,
+} from '../packages/db/test/support/postgres';
 
 const fixture = join(__dirname, 'fixtures', 'db-app.cjs');
 const table = `bizmon_db_${process.pid}_${Date.now().toString(36)}`;
@@ -24,7 +28,10 @@ function reachable(host: string, port: number): Promise<boolean> {
 }
 
 const canRun = inCI || postgresBinDir() !== undefined;
-if (!canRun) process.stderr.write('\n!!! SKIPPED: no PostgreSQL binaries for the second server (see .ci/run).\n');
+if (!canRun)
+  process.stderr.write(
+    '\n!!! SKIPPED: no PostgreSQL binaries for the second server (see .ci/run).\n',
+  );
 const describeDb = canRun ? describe : describe.skip;
 
 describeDb('pg metrics from a preloaded app', () => {
@@ -46,11 +53,15 @@ describeDb('pg metrics from a preloaded app', () => {
   beforeAll(async () => {
     let url = process.env.BIZMON_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
     if (!(await reachable('127.0.0.1', 5432))) {
-      process.stderr.write('\n!!! PostgreSQL on 127.0.0.1:5432 is not reachable: using a throw-away local server.\n');
+      process.stderr.write(
+        '\n!!! PostgreSQL on 127.0.0.1:5432 is not reachable: using a throw-away local server.\n',
+      );
       fallback = await startLocalPostgres();
       url = fallback.url;
     }
-    app = await startApp(fixture, { env: { DATABASE_URL: url, TABLE: table, BIZMON_DB_SLOW_QUERY_MS: '200' } });
+    app = await startApp(fixture, {
+      env: { DATABASE_URL: url, TABLE: table, BIZMON_DB_SLOW_QUERY_MS: '200' },
+    });
     await call('setup');
   });
 
@@ -83,13 +94,22 @@ describeDb('pg metrics from a preloaded app', () => {
     expect(count('unknown', 'SET')).toBe(2);
     expect(count('unknown', 'BEGIN')).toBe(2);
     expect(count('unknown', 'ROLLBACK')).toBe(2);
-    expect(sampleValue(families, 'db_query_duration_seconds_bucket', { table, operation: 'SELECT', le: '0.25' })).toBe(2);
-    expect(sampleValue(families, 'db_query_duration_seconds_sum', { table, operation: 'SELECT' })).toBeGreaterThanOrEqual(0.3);
+    expect(
+      sampleValue(families, 'db_query_duration_seconds_bucket', {
+        table,
+        operation: 'SELECT',
+        le: '0.25',
+      }),
+    ).toBe(2);
+    expect(
+      sampleValue(families, 'db_query_duration_seconds_sum', { table, operation: 'SELECT' }),
+    ).toBeGreaterThanOrEqual(0.3);
 
     expect(sampleValue(families, 'db_slow_queries_total', { table, operation: 'SELECT' })).toBe(1);
     expect(sampleValue(families, 'db_slow_queries_total')).toBe(1);
     expect(sampleValue(families, 'db_deadlocks_total')).toBe(1);
-    const errors = (type: string): number => sampleValue(families, 'application_errors_total', { error_type: type, component: 'db' });
+    const errors = (type: string): number =>
+      sampleValue(families, 'application_errors_total', { error_type: type, component: 'db' });
     expect(errors('undefined_table')).toBe(1);
     expect(errors('unique_violation')).toBe(1);
     expect(errors('deadlock_detected')).toBe(1);
@@ -97,7 +117,12 @@ describeDb('pg metrics from a preloaded app', () => {
     // The health check's own SELECT 1 is not counted.
     expect((await get(`http://127.0.0.1:${app.exporterPort}/health`)).status).toBe(200);
     const again = await scrape();
-    expect(sampleValue(again.families, 'db_query_duration_seconds_count', { table: 'unknown', operation: 'SELECT' })).toBe(0);
+    expect(
+      sampleValue(again.families, 'db_query_duration_seconds_count', {
+        table: 'unknown',
+        operation: 'SELECT',
+      }),
+    ).toBe(0);
   });
 
   test('each pool has its own size and usage gauges, which follow checkouts', async () => {

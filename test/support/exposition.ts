@@ -79,7 +79,9 @@ export function expectMatchesCatalog(text: string): Map<string, Family> {
       });
       expect(Object.keys(sample.labels).some((l) => l.startsWith('otel_scope'))).toBe(false);
       if (spec.type === 'histogram') {
-        expect([`${spec.name}_bucket`, `${spec.name}_sum`, `${spec.name}_count`]).toContain(sample.name);
+        expect([`${spec.name}_bucket`, `${spec.name}_sum`, `${spec.name}_count`]).toContain(
+          sample.name,
+        );
       } else {
         expect(sample.name).toBe(spec.name);
       }
@@ -89,7 +91,10 @@ export function expectMatchesCatalog(text: string): Map<string, Family> {
       if (first) {
         const key = JSON.stringify({ ...first.labels, le: undefined });
         const les = family.samples
-          .filter((s) => s.name.endsWith('_bucket') && JSON.stringify({ ...s.labels, le: undefined }) === key)
+          .filter(
+            (s) =>
+              s.name.endsWith('_bucket') && JSON.stringify({ ...s.labels, le: undefined }) === key,
+          )
           .map((s) => s.labels.le);
         expect(les).toEqual([...(spec.buckets ?? []).map(String), '+Inf']);
       }
@@ -99,7 +104,11 @@ export function expectMatchesCatalog(text: string): Map<string, Family> {
 }
 
 /** Sum of a family's samples whose labels include `match`. */
-export function sampleValue(families: Map<string, Family>, name: string, match: Record<string, string> = {}): number {
+export function sampleValue(
+  families: Map<string, Family>,
+  name: string,
+  match: Record<string, string> = {},
+): number {
   const familyName = name.replace(/_(bucket|sum|count)$/, '');
   const family = families.get(familyName) ?? families.get(name);
   if (!family) return 0;

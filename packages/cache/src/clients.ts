@@ -6,7 +6,13 @@ import { collectHitRate } from './record';
 /** The parts of an ioredis client that bizmon uses. */
 export interface RedisClientLike {
   status: string;
-  options: { host?: string; port?: number; path?: string; readOnly?: boolean; connectionName?: string };
+  options: {
+    host?: string;
+    port?: number;
+    path?: string;
+    readOnly?: boolean;
+    connectionName?: string;
+  };
   condition?: { subscriber?: unknown } | null;
   info(section: string): Promise<string>;
   ping(): Promise<string>;
@@ -62,7 +68,8 @@ function servers(): Map<string, RedisClientLike[]> {
       continue;
     }
     if (client.options.readOnly) continue;
-    const key = client.options.path ?? `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`;
+    const key =
+      client.options.path ?? `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`;
     const list = byServer.get(key);
     if (list) list.unshift(client);
     else byServer.set(key, [client]);
@@ -105,10 +112,15 @@ async function fetchMemory(): Promise<void> {
       const client = usable(list);
       if (!client) return;
       try {
-        const m = parseMemoryInfo(await withTimeout(client.info('memory'), INFO_TIMEOUT_MS, 'INFO memory'));
+        const m = parseMemoryInfo(
+          await withTimeout(client.info('memory'), INFO_TIMEOUT_MS, 'INFO memory'),
+        );
         if (m) figures.push(m);
       } catch (err) {
-        warnRateLimited('cache-info', `could not read Redis INFO memory: ${(err as Error).message}`);
+        warnRateLimited(
+          'cache-info',
+          `could not read Redis INFO memory: ${(err as Error).message}`,
+        );
       }
     }),
   );
@@ -118,7 +130,10 @@ async function fetchMemory(): Promise<void> {
       ? undefined
       : {
           used: figures.reduce((s, m) => s + m.used, 0),
-          ratio: figures.reduce<number | undefined>((r, m) => (m.ratio === undefined ? r : Math.max(r ?? 0, m.ratio)), undefined),
+          ratio: figures.reduce<number | undefined>(
+            (r, m) => (m.ratio === undefined ? r : Math.max(r ?? 0, m.ratio)),
+            undefined,
+          ),
         };
 }
 
@@ -165,7 +180,9 @@ async function checkRedis(): Promise<{ healthy: boolean; message: string }> {
       }
     }),
   );
-  return problems.length === 0 ? { healthy: true, message: 'ok' } : { healthy: false, message: problems.sort().join('; ') };
+  return problems.length === 0
+    ? { healthy: true, message: 'ok' }
+    : { healthy: false, message: problems.sort().join('; ') };
 }
 
 async function collect(): Promise<void> {

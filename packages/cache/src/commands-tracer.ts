@@ -36,7 +36,13 @@ function errorTypeOf(err: unknown): string {
   return typeof name === 'string' && CLASS_NAME.test(name) ? name : 'Error';
 }
 
-function finish(ctx: CommandContext, kind: Kind, result: unknown, error: unknown, end: number): void {
+function finish(
+  ctx: CommandContext,
+  kind: Kind,
+  result: unknown,
+  error: unknown,
+  end: number,
+): void {
   const operation = operationOf(kind);
   recordDuration(operation, (end - (ctx.bizmonStart ?? end)) / 1000);
   if (error !== undefined && error !== null) {
@@ -80,7 +86,13 @@ export function onCommandEnd(ctx: CommandContext): void {
     queued.forEach((q, i) => {
       const reply: unknown = Array.isArray(replies) ? replies[i] : undefined;
       // EXEC failing (EXECABORT) or aborted by WATCH (nil reply) fails every queued command.
-      const failure = ctx.error ?? (Array.isArray(replies) ? (reply instanceof Error ? reply : undefined) : new Error('transaction aborted'));
+      const failure =
+        ctx.error ??
+        (Array.isArray(replies)
+          ? reply instanceof Error
+            ? reply
+            : undefined
+          : new Error('transaction aborted'));
       finish(q, q.bizmonKind ?? Kind.Other, reply, failure, end);
     });
   } catch (err) {

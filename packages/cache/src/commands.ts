@@ -16,14 +16,51 @@ export const enum Kind {
 }
 
 const KINDS = new Map<string, Kind>();
-for (const name of ['hello', 'auth', 'client', 'info', 'select', 'readonly', 'readwrite', 'cluster', 'ping', 'quit', 'asking', 'multi', 'exec', 'discard', 'command'])
+for (const name of [
+  'hello',
+  'auth',
+  'client',
+  'info',
+  'select',
+  'readonly',
+  'readwrite',
+  'cluster',
+  'ping',
+  'quit',
+  'asking',
+  'multi',
+  'exec',
+  'discard',
+  'command',
+])
   KINDS.set(name, Kind.Ignore);
 for (const name of ['get', 'getex', 'getdel', 'hget']) KINDS.set(name, Kind.GetOne);
 for (const name of ['mget', 'hmget']) KINDS.set(name, Kind.GetMany);
 KINDS.set('hgetall', Kind.GetAll);
 for (const name of [
-  'set', 'setex', 'psetex', 'setnx', 'mset', 'msetnx', 'getset', 'append', 'setrange', 'hset', 'hmset', 'hsetnx',
-  'incr', 'incrby', 'incrbyfloat', 'decr', 'decrby', 'hincrby', 'hincrbyfloat', 'lpush', 'rpush', 'sadd', 'zadd',
+  'set',
+  'setex',
+  'psetex',
+  'setnx',
+  'mset',
+  'msetnx',
+  'getset',
+  'append',
+  'setrange',
+  'hset',
+  'hmset',
+  'hsetnx',
+  'incr',
+  'incrby',
+  'incrbyfloat',
+  'decr',
+  'decrby',
+  'hincrby',
+  'hincrbyfloat',
+  'lpush',
+  'rpush',
+  'sadd',
+  'zadd',
 ])
   KINDS.set(name, Kind.Set);
 for (const name of ['del', 'unlink', 'hdel']) KINDS.set(name, Kind.Delete);
@@ -62,6 +99,8 @@ export function lookupsIn(kind: Kind, reply: unknown): [hits: number, misses: nu
   const empty =
     reply === null ||
     reply === undefined ||
-    (Array.isArray(reply) ? reply.length === 0 : typeof reply === 'object' && Object.keys(reply).length === 0);
+    (Array.isArray(reply)
+      ? reply.length === 0
+      : typeof reply === 'object' && Object.keys(reply).length === 0);
   return empty ? [0, 1] : [1, 0];
 }

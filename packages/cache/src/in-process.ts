@@ -31,7 +31,10 @@ export function inProcessSize(): number | undefined {
       caches.splice(i, 1);
       continue;
     }
-    const size = typeof cache.calculatedSize === 'number' && cache.calculatedSize > 0 ? cache.calculatedSize : cache.size;
+    const size =
+      typeof cache.calculatedSize === 'number' && cache.calculatedSize > 0
+        ? cache.calculatedSize
+        : cache.size;
     if (typeof size === 'number' && Number.isFinite(size)) total = (total ?? 0) + size;
   }
   return total;
@@ -41,18 +44,33 @@ function safely(fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    warnRateLimited('cache-record', `could not record a cache operation: ${(err as Error).message}`);
+    warnRateLimited(
+      'cache-record',
+      `could not record a cache operation: ${(err as Error).message}`,
+    );
   }
 }
 
 function isThenable(v: unknown): v is Promise<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+  return (
+    v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Runs `call`, recording duration and outcome (sync or async) of one operation. */
-function timed<R>(operation: CacheOperation, call: () => R, outcome: (value: Awaited<R>) => void): R {
+function timed<R>(
+  operation: CacheOperation,
+  call: () => R,
+  outcome: (value: Awaited<R>) => void,
+): R {
   const start = performance.now();
-  const fail = (): void => safely(() => (recordDuration(operation, (performance.now() - start) / 1000), recordResult(operation, 'error')));
+  const fail = (): void =>
+    safely(
+      () => (
+        recordDuration(operation, (performance.now() - start) / 1000),
+        recordResult(operation, 'error')
+      ),
+    );
   const done = (value: Awaited<R>): void =>
     safely(() => {
       recordDuration(operation, (performance.now() - start) / 1000);
@@ -94,8 +112,10 @@ export function instrumentCache<C extends CacheLike>(cache: C, options: Instrume
     configurable: true,
     writable: true,
     value: function (this: C, ...args: unknown[]) {
-      return timed('get', () => (get as (...a: unknown[]) => unknown).apply(this, args), (v) =>
-        v === undefined ? recordLookups(0, 1) : recordLookups(1, 0),
+      return timed(
+        'get',
+        () => (get as (...a: unknown[]) => unknown).apply(this, args),
+        (v) => (v === undefined ? recordLookups(0, 1) : recordLookups(1, 0)),
       );
     },
   });
@@ -103,14 +123,22 @@ export function instrumentCache<C extends CacheLike>(cache: C, options: Instrume
     configurable: true,
     writable: true,
     value: function (this: C, ...args: unknown[]) {
-      return timed('set', () => (set as (...a: unknown[]) => unknown).apply(this, args), () => recordResult('set', 'success'));
+      return timed(
+        'set',
+        () => (set as (...a: unknown[]) => unknown).apply(this, args),
+        () => recordResult('set', 'success'),
+      );
     },
   });
   Object.defineProperty(target, 'delete', {
     configurable: true,
     writable: true,
     value: function (this: C, ...args: unknown[]) {
-      return timed('delete', () => (del as (...a: unknown[]) => unknown).apply(this, args), () => recordResult('delete', 'success'));
+      return timed(
+        'delete',
+        () => (del as (...a: unknown[]) => unknown).apply(this, args),
+        () => recordResult('delete', 'success'),
+      );
     },
   });
   caches.push(new WeakRef(cache));

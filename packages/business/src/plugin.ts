@@ -1,23 +1,12 @@
-import { onUserActive, warn, type BizmonPlugin } from '@bizmon/core';
+import { onUserActive, type BizmonPlugin } from '@bizmon/core';
 import { startUserActivity, stopUserActivity, users } from './users';
 
-/** BIZMON_REDIS_PREFIX: prefix of the Redis keys of user activity (default `bizmon:`). */
-function redisPrefix(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env.BIZMON_REDIS_PREFIX;
-  if (raw === undefined || raw === '') return undefined;
-  if (raw.length <= 100 && !/\s/.test(raw)) return raw;
-  warn(
-    'BIZMON_REDIS_PREFIX is invalid: expected at most 100 characters without spaces; using the default "bizmon:"',
-  );
-  return undefined;
-}
+let unsubscribe: (() => void) | undefined;
 
 /**
  * What @bizmon/business contributes to start() (see @bizmon/node): user activity (per process,
  * or shared through BIZMON_REDIS_URL) published at each scrape, flushed and closed at shutdown.
  */
-let unsubscribe: (() => void) | undefined;
-
 export const plugin: BizmonPlugin = {
   name: 'business',
   async start(config) {
@@ -26,7 +15,7 @@ export const plugin: BizmonPlugin = {
     await startUserActivity({
       timezone: config.timezone,
       redisUrl: config.redisUrl,
-      redisPrefix: redisPrefix(process.env),
+      redisPrefix: config.redisPrefix,
     });
   },
   async shutdown() {

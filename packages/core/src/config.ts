@@ -21,6 +21,8 @@ export interface BizmonConfig {
   cardinalityLimit: number;
   timezone: string;
   redisUrl: string | undefined;
+  /** Prefix of bizmon's Redis keys (BIZMON_REDIS_PREFIX). */
+  redisPrefix: string;
   disabled: boolean;
   /** Path prefixes whose requests are not counted (BIZMON_HTTP_IGNORE). */
   httpIgnorePaths: string[];
@@ -42,6 +44,7 @@ export interface BizmonOptions {
   bizmonCardinalityLimit?: number | string;
   bizmonTimezone?: string;
   bizmonRedisUrl?: string;
+  bizmonRedisPrefix?: string;
   bizmonDisabled?: boolean | string;
   bizmonHttpIgnore?: string | string[];
 }
@@ -95,6 +98,10 @@ const variables = {
     schema: z.string().regex(/^rediss?:\/\//),
     form: 'a redis:// or rediss:// URL',
     secret: true,
+  },
+  BIZMON_REDIS_PREFIX: {
+    schema: z.string().regex(/^\S{1,100}$/),
+    form: 'up to 100 characters without spaces',
   },
   BIZMON_DISABLED: { schema: bool, form: 'true or false' },
   BIZMON_HTTP_IGNORE: {
@@ -159,6 +166,7 @@ export function resolveConfig(
     cardinalityLimit: read('BIZMON_CARDINALITY_LIMIT') ?? 2000,
     timezone: read('BIZMON_TIMEZONE') ?? 'UTC',
     redisUrl: read('BIZMON_REDIS_URL'),
+    redisPrefix: read('BIZMON_REDIS_PREFIX') ?? 'bizmon:',
     disabled: read('BIZMON_DISABLED') ?? false,
     httpIgnorePaths: read('BIZMON_HTTP_IGNORE') ?? [],
   };

@@ -226,29 +226,31 @@ export class AbuseDetector {
     const api = config.apiAbuse;
     const rate = windows.requests.add(now, api.windowMs);
     if (windows.requests.shouldFire(rate, api.maxRequests, now, api.windowMs)) {
-      instruments.api_abuse_detected_total.labels('request_rate').add(1);
-      instruments.security_events_total.labels('api_abuse', 'critical').add(1);
-      this.emit({
-        kind: 'api_abuse',
-        client,
-        observed: Math.round(rate),
-        threshold: api.maxRequests,
-        windowMs: api.windowMs,
-      });
+      this.detected(
+        {
+          kind: 'api_abuse',
+          client,
+          observed: Math.round(rate),
+          threshold: api.maxRequests,
+          windowMs: api.windowMs,
+        },
+        'critical',
+      );
     }
     const scan = config.scanning;
     if (scan.statuses.includes(statusCode)) {
       const errors = windows.errors.add(now, scan.windowMs);
       if (windows.errors.shouldFire(errors, scan.maxErrors, now, scan.windowMs)) {
-        instruments.suspicious_access_patterns_total.labels('scanning').add(1);
-        instruments.security_events_total.labels('suspicious_access', 'warning').add(1);
-        this.emit({
-          kind: 'scanning',
-          client,
-          observed: Math.round(errors),
-          threshold: scan.maxErrors,
-          windowMs: scan.windowMs,
-        });
+        this.detected(
+          {
+            kind: 'scanning',
+            client,
+            observed: Math.round(errors),
+            threshold: scan.maxErrors,
+            windowMs: scan.windowMs,
+          },
+          'warning',
+        );
       }
     }
   }
@@ -281,16 +283,33 @@ export class AbuseDetector {
     );
     if (distinct > rule.maxUsernames && now - failures.firedAt >= rule.windowMs) {
       failures.firedAt = now;
-      instruments.suspicious_access_patterns_total.labels('credential_stuffing').add(1);
-      instruments.security_events_total.labels('suspicious_access', 'critical').add(1);
-      this.emit({
-        kind: 'credential_stuffing',
-        client: `ip:${ip}`,
-        observed: distinct,
-        threshold: rule.maxUsernames,
-        windowMs: rule.windowMs,
-      });
+      this.detected(
+        {
+          kind: 'credential_stuffing',
+          client: `ip:${ip}`,
+          observed: distinct,
+          threshold: rule.maxUsernames,
+          windowMs: rule.windowMs,
+        },
+        'critical',
+      );
     }
+  }
+
+  /**
+   * Counts a detection — `api_abuse_detected_total{rule="request_rate"}` for API abuse,
+   * `suspicious_access_patterns_total{pattern=<kind>}` otherwise, and the matching
+   * `security_events_total` — then tells the listeners.
+   */
+  private detected(detection: AbuseDetection, severity: string): void {
+    if (detection.kind === 'api_abuse') {
+      instruments.api_abuse_detected_total.labels('request_rate').add(1);
+      instruments.security_events_total.labels('api_abuse', severity).add(1);
+    } else {
+      instruments.suspicious_access_patterns_total.labels(detection.kind).add(1);
+      instruments.security_events_total.labels('suspicious_access', severity).add(1);
+    }
+    this.emit(detection);
   }
 
   private emit(detection: AbuseDetection): void {

@@ -1,3 +1,4 @@
+import { warnRateLimited } from './log';
 import { state } from './state';
 
 /** A failed login, as the app reports it (never a label: input to detection only). */
@@ -25,8 +26,12 @@ function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
   for (const listener of listeners) {
     try {
       listener(value);
-    } catch {
-      // A listener is bizmon's own code and guards itself; this only keeps the app safe.
+    } catch (err) {
+      // An app's listener must not break the request that emitted the signal.
+      warnRateLimited(
+        'signal-listener',
+        `a bizmon signal listener threw: ${(err as Error)?.message ?? String(err)}`,
+      );
     }
   }
 }

@@ -5,6 +5,7 @@ import {
   ANONYMOUS_ROLE,
   currentRequestContext,
   emitUserActive,
+  onUserActive,
   enterRequestContext,
   instruments,
   isOwnServerRequest,
@@ -50,7 +51,6 @@ const KNOWN_METHODS = new Set([
 
 let ignorePrefixes: readonly string[] = [];
 let inFlight = 0;
-const userListeners = new Set<(userId: string) => void>();
 
 /** Path prefixes never counted (BIZMON_HTTP_IGNORE). */
 export function setIgnorePaths(prefixes: readonly string[]): void {
@@ -70,8 +70,7 @@ function isIgnored(url: string | undefined): boolean {
  * Returns an unsubscribe function. A listener that throws is logged and ignored.
  */
 export function onAuthenticatedRequest(listener: (userId: string) => void): () => void {
-  userListeners.add(listener);
-  return () => userListeners.delete(listener);
+  return onUserActive(listener);
 }
 
 function onRequestStart(message: unknown): void {
@@ -221,16 +220,6 @@ function onResponseClose(this: ServerResponse): void {
     if (id !== undefined) {
       // Activity for @bizmon/business's active-user metrics.
       emitUserActive(id);
-      for (const listener of userListeners) {
-        try {
-          listener(id);
-        } catch (err) {
-          warnRateLimited(
-            'http-user-listener',
-            `an onAuthenticatedRequest listener threw: ${(err as Error)?.message ?? String(err)}`,
-          );
-        }
-      }
     }
     abuseDetector.observeRequest(
       id !== undefined ? `user:${id}` : `ip:${clientIp(req, fw)}`,

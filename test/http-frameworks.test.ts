@@ -127,6 +127,9 @@ describe.each(apps)('%s, preloaded', (name, script, env, probes) => {
         BIZMON_ADMIN_TOKEN: ADMIN_TOKEN,
         BIZMON_HTTP_IGNORE: '/internal,/ping',
         OTEL_SERVICE_NAME: `http-${name}`,
+        // What the context carries, from the first request on (on-demand arming has its own
+        // tests in packages/http/test/recorder.test.ts and test/business-preload.test.ts).
+        BIZMON_REQUEST_CONTEXT: 'always',
       },
     });
     base = `http://127.0.0.1:${app.port}`;
@@ -318,7 +321,10 @@ describe.each(apps)('%s, preloaded', (name, script, env, probes) => {
 
 describe('edge cases', () => {
   test('an ESM Express app preloaded with --import gets templates and roles', async () => {
-    const app = await startApp(join(fixtures, 'http-express.mjs'), { preload: '--import' });
+    const app = await startApp(join(fixtures, 'http-express.mjs'), {
+      preload: '--import',
+      env: { BIZMON_REQUEST_CONTEXT: 'always' },
+    });
     try {
       const res = await get(`http://127.0.0.1:${app.port}/api/users/42`);
       expect(JSON.parse(res.body)).toEqual({ id: '42', role: 'admin' });

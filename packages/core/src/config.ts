@@ -26,7 +26,15 @@ export interface BizmonConfig {
   disabled: boolean;
   /** Path prefixes whose requests are not counted (BIZMON_HTTP_IGNORE). */
   httpIgnorePaths: string[];
+  /**
+   * When requests start carrying a request context (BIZMON_REQUEST_CONTEXT): `on-demand` once
+   * the app first reads or sets it, `always` from the first request.
+   */
+  requestContext: RequestContextMode;
 }
+
+/** See {@link BizmonConfig.requestContext}. */
+export type RequestContextMode = 'on-demand' | 'always';
 
 /**
  * Options of start(): the environment variables' names in camelCase (`otelExporterPrometheusPort`
@@ -47,9 +55,11 @@ export interface BizmonOptions {
   bizmonRedisPrefix?: string;
   bizmonDisabled?: boolean | string;
   bizmonHttpIgnore?: string | string[];
+  bizmonRequestContext?: RequestContextMode;
 }
 
 const EXPORTER_KINDS = ['prometheus', 'otlp', 'none'] as const;
+const REQUEST_CONTEXT_MODES = ['on-demand', 'always'] as const;
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -108,6 +118,7 @@ const variables = {
     schema: commaList.pipe(z.array(z.string().startsWith('/'))),
     form: 'a comma list of path prefixes starting with /',
   },
+  BIZMON_REQUEST_CONTEXT: { schema: z.enum(REQUEST_CONTEXT_MODES), form: 'on-demand or always' },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -169,5 +180,6 @@ export function resolveConfig(
     redisPrefix: read('BIZMON_REDIS_PREFIX') ?? 'bizmon:',
     disabled: read('BIZMON_DISABLED') ?? false,
     httpIgnorePaths: read('BIZMON_HTTP_IGNORE') ?? [],
+    requestContext: read('BIZMON_REQUEST_CONTEXT') ?? 'on-demand',
   };
 }

@@ -19,23 +19,41 @@ export interface RequestContext {
 /** Role used when no user is known. */
 export const ANONYMOUS_ROLE = 'anonymous';
 
+/**
+ * Marks the request context as used, so requests entering from now on carry one. Called by
+ * every reader and writer below, and at start with `BIZMON_REQUEST_CONTEXT=always`.
+ *
+ * Why not always: on Node 20 an AsyncLocalStorage that has been entered runs an async_hooks
+ * `init` hook for every async resource of the process, measured at about 8% of a trivial HTTP
+ * server's CPU (bench/README.md). An app that never asks for the current request (no
+ * `setRequestUser`, helpers given `userRole`) should not pay for it. The price of waiting for
+ * the first use: the requests already in flight at that moment have no context, so a helper
+ * they call falls back to `anonymous` (HTTP metrics still read `req.user`).
+ */
+export function useRequestContext(): void {
+  state.requestContextInUse = true;
+}
+
 /** Runs `fn` with `context` as the current request context. */
 export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
+  state.requestContextInUse = true;
   return state.requestContext.run(context, fn);
 }
 
 /**
  * Makes `context` the current request context for the rest of the current synchronous
- * execution and everything it schedules (AsyncLocalStorage#enterWith). For instrumentation that
- * sees a request start on a diagnostics_channel and cannot wrap the handler in a callback; it
- * also keeps the context across the request body's events, which `run` does not.
+ * execution and everything it schedules (AsyncLocalStorage#enterWith), once the context is in
+ * use (see {@link useRequestContext}). For instrumentation that sees a request start on a
+ * diagnostics_channel and cannot wrap the handler in a callback; it also keeps the context
+ * across the request body's events, which `run` does not.
  */
 export function enterRequestContext(context: RequestContext): void {
-  state.requestContext.enterWith(context);
+  if (state.requestContextInUse) state.requestContext.enterWith(context);
 }
 
 /** The current request's context, or undefined outside a request. */
 export function currentRequestContext(): RequestContext | undefined {
+  state.requestContextInUse = true;
   return state.requestContext.getStore();
 }
 
@@ -44,12 +62,12 @@ export function currentRequestContext(): RequestContext | undefined {
  * request it does nothing. Never throws.
  */
 export function setRequestUser(user: RequestUser): void {
-  const context = state.requestContext.getStore();
+  const context = currentRequestContext();
   if (context !== undefined && user !== null && typeof user === 'object') context.user = user;
 }
 
 /** The current request's user role, else `anonymous`. */
 export function currentUserRole(): string {
-  const role = state.requestContext.getStore()?.user?.role;
+  const role = currentRequestContext()?.user?.role;
   return typeof role === 'string' && role.length > 0 ? role : ANONYMOUS_ROLE;
 }

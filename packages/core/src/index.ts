@@ -11,6 +11,7 @@ export {
   type BizmonConfig,
   type BizmonOptions,
   type MetricsExporterKind,
+  type RequestContextMode,
 } from './config';
 export {
   ANONYMOUS_ROLE,
@@ -18,6 +19,7 @@ export {
   currentUserRole,
   enterRequestContext,
   runWithRequestContext,
+  useRequestContext,
   setRequestUser,
   type RequestContext,
   type RequestUser,

@@ -23,6 +23,8 @@ export interface SharedState {
   cardinalityLimit: number;
   readonly families: Map<string, unknown>;
   readonly requestContext: AsyncLocalStorage<RequestContext>;
+  /** Whether requests enter `requestContext` (context.ts explains when). */
+  requestContextInUse: boolean;
   readonly healthChecks: Map<string, HealthCheckEntry>;
   /** Sockets' servers that bizmon itself runs (the exporter), whose requests are not counted. */
   readonly ownServers: WeakSet<object>;
@@ -45,6 +47,7 @@ function create(): SharedState {
     cardinalityLimit: 2000,
     families: new Map(),
     requestContext: new AsyncLocalStorage<RequestContext>(),
+    requestContextInUse: false,
     healthChecks: new Map(),
     ownServers: new WeakSet(),
     collectCallbacks: new Set(),

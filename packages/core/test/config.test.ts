@@ -20,6 +20,7 @@ test('defaults follow the contract', () => {
     disabled: false,
     adminToken: undefined,
     metricsToken: undefined,
+    requestContext: 'on-demand',
   });
   expect(logged()).toBe('');
 });
@@ -33,6 +34,7 @@ test('environment variables are read and options override them', () => {
     BIZMON_TIMEZONE: 'Asia/Shanghai',
     BIZMON_DISABLED: 'true',
     BIZMON_HTTP_IGNORE: '/internal,/ping',
+    BIZMON_REQUEST_CONTEXT: 'always',
   };
   const config = resolveConfig({ otelServiceName: 'from-options' }, env);
   expect(config).toMatchObject({
@@ -43,6 +45,7 @@ test('environment variables are read and options override them', () => {
     timezone: 'Asia/Shanghai',
     disabled: true,
     httpIgnorePaths: ['/internal', '/ping'],
+    requestContext: 'always',
   });
 });
 
@@ -55,6 +58,7 @@ test('an invalid value warns once with the variable name and the accepted form, 
       BIZMON_TIMEZONE: 'Mars/Olympus',
       OTEL_METRICS_EXPORTER: 'statsd',
       BIZMON_REDIS_URL: 'http://user:hunter2@redis',
+      BIZMON_REQUEST_CONTEXT: 'sometimes',
     },
   );
   expect(config.exporterPort).toBe(9464);
@@ -62,11 +66,15 @@ test('an invalid value warns once with the variable name and the accepted form, 
   expect(config.timezone).toBe('UTC');
   expect(config.metricsExporters).toEqual(['prometheus']);
   expect(config.redisUrl).toBeUndefined();
+  expect(config.requestContext).toBe('on-demand');
   const out = logged();
   expect(out).toContain(
     'OTEL_EXPORTER_PROMETHEUS_PORT="99999" is invalid: expected a port number 0-65535',
   );
   expect(out).toContain('BIZMON_CARDINALITY_LIMIT="lots" is invalid');
+  expect(out).toContain(
+    'BIZMON_REQUEST_CONTEXT="sometimes" is invalid: expected on-demand or always',
+  );
   expect(out).toContain('BIZMON_TIMEZONE="Mars/Olympus" is invalid: expected an IANA time zone');
   expect(out).toContain(
     'OTEL_METRICS_EXPORTER="statsd" is invalid: expected a comma list of prometheus, otlp, none',

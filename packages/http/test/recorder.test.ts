@@ -77,6 +77,23 @@ async function send(
   return status;
 }
 
+// First in this file: nothing has used the request context yet.
+test('requests carry a context from the first request after the app used it', async () => {
+  const seen: boolean[] = [];
+  handler = (_req, res) => {
+    setRequestUser({ id: 'u-1', role: 'auditor' });
+    seen.push(currentUserRole() === 'auditor');
+    res.end();
+  };
+  await send('/first');
+  await send('/second');
+  expect(seen).toEqual([false, true]);
+  // The HTTP metric of the first request still has a role when the framework sets req.user;
+  // here nothing did.
+  expect(count({ endpoint: '/first', user_role: 'anonymous' })).toBe(1);
+  expect(count({ endpoint: '/second', user_role: 'auditor' })).toBe(1);
+});
+
 test('setRoute names the endpoint and setRequestUser the role, read after the handler', async () => {
   const roles: string[] = [];
   handler = (req, res) => {

@@ -1,5 +1,3 @@
-import { context } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import {
   resolveConfig,
@@ -41,11 +39,6 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   if (started) return started;
   const config = resolveConfig(options);
   warnAboutEarlyModules();
-  try {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  } catch (err) {
-    warn(`could not register the context manager: ${(err as Error).message}`);
-  }
   const instrumentations: Instrumentation[] = [];
   activePlugins = [];
   if (!config.disabled) {

@@ -14,6 +14,11 @@ export interface RequestUser {
  */
 export interface RequestContext {
   user?: RequestUser;
+  /**
+   * The user object a framework's auth attached to the request (passport's `req.user`), read
+   * when no `user` was set, so helpers label with the same role as the request's HTTP metric.
+   */
+  frameworkUser?(): { id?: unknown; role?: unknown } | undefined;
 }
 
 /** Role used when no user is known. */
@@ -66,8 +71,19 @@ export function setRequestUser(user: RequestUser): void {
   if (context !== undefined && user !== null && typeof user === 'object') context.user = user;
 }
 
-/** The current request's user role, else `anonymous`. */
+function isRole(role: unknown): role is string {
+  return typeof role === 'string' && role.length > 0;
+}
+
+/**
+ * The current request's user role: the one `setRequestUser` gave, else the framework user's
+ * (`req.user.role`), else `anonymous`.
+ */
 export function currentUserRole(): string {
-  const role = currentRequestContext()?.user?.role;
-  return typeof role === 'string' && role.length > 0 ? role : ANONYMOUS_ROLE;
+  const context = currentRequestContext();
+  if (context === undefined) return ANONYMOUS_ROLE;
+  const role = context.user?.role;
+  if (isRole(role)) return role;
+  const fromFramework = context.frameworkUser?.()?.role;
+  return isRole(fromFramework) ? fromFramework : ANONYMOUS_ROLE;
 }

@@ -91,17 +91,6 @@ function onRequestStart(message: unknown): void {
   }
 }
 
-/** Where a user object may carry a role or id: passport's `req.user`, Koa's `ctx.state.user`. */
-function userOf(
-  req: IncomingMessage,
-  fw: FrameworkRequest | undefined,
-): { role?: unknown; id?: unknown } | undefined {
-  const candidate = (req as { user?: unknown }).user ?? fw?.user ?? fw?.state?.user;
-  return candidate !== null && typeof candidate === 'object'
-    ? (candidate as { role?: unknown; id?: unknown })
-    : undefined;
-}
-
 function idString(id: unknown): string | undefined {
   if (typeof id === 'string') return id.length > 0 ? id : undefined;
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
@@ -204,7 +193,7 @@ function onResponseClose(this: ServerResponse): void {
     let role = user?.role;
     let id = idString(user?.id);
     if (typeof role !== 'string' || role.length === 0 || id === undefined) {
-      const fallback = userOf(req, fw);
+      const fallback = state.frameworkUser();
       if (typeof role !== 'string' || role.length === 0)
         role = fallback?.role as string | undefined;
       id ??= idString(fallback?.id);

@@ -24,6 +24,15 @@ export class RequestState implements RequestContext {
     /** The request, for its client address (credential-stuffing detection). */
     readonly req: IncomingMessage,
   ) {}
+
+  /** Where auth put a user object: passport's `req.user`, Fastify's, Koa's `ctx.state.user`. */
+  frameworkUser(): { role?: unknown; id?: unknown } | undefined {
+    const fw = this.frameworkRequest;
+    const candidate = (this.req as { user?: unknown }).user ?? fw?.user ?? fw?.state?.user;
+    return candidate !== null && typeof candidate === 'object'
+      ? (candidate as { role?: unknown; id?: unknown })
+      : undefined;
+  }
 }
 
 /** The parts of a Fastify request or Koa context that we read when the response ends. */

@@ -115,13 +115,19 @@ test('req.user (numeric id) gives role and activity; a throwing listener changes
     throw new Error('listener bug');
   });
   const off = onAuthenticatedRequest((id) => seen.push(id));
+  const roles: string[] = [];
   handler = (req, res) => {
     (req as IncomingMessage & { user?: unknown }).user = { id: 42, role: 'vip' };
-    res.end();
+    // Helpers called later in the request label with the same role as the HTTP metric.
+    setImmediate(() => {
+      roles.push(currentUserRole());
+      res.end();
+    });
   };
   await send('/orders/99');
   off();
   offBad();
+  expect(roles).toEqual(['vip']);
   expect(seen).toEqual(['42']);
   expect(count({ endpoint: '/orders/:id', user_role: 'vip' })).toBe(1);
 });

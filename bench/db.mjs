@@ -1,10 +1,11 @@
 // 5. PostgreSQL and Redis: per-operation overhead of bizmon against the real servers on
 // loopback. Two long-lived client processes, bare and preloaded with bizmon, take turns (rotated
-// order per round) running sequential `SELECT 1` / `GET` loops; ratios are preloaded/bare per round.
+// order per round) running sequential `SELECT 1` / `GET` loops on one pinned CPU; ratios are
+// preloaded/bare per round.
 import { fork } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { BENCH_DIR, emit, freePort, ROOT, rotate, summary } from './lib/common.mjs';
+import { BENCH_DIR, emit, freePort, pin, placement, ROOT, rotate, summary } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
 // Many short rounds: pairs taken close together in time suffer less from other load.
@@ -34,6 +35,8 @@ async function client(execArgv) {
     },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
+  // Both clients share the measured CPU (they take turns), PostgreSQL and Redis get the rest.
+  pin(child.pid, placement?.measured);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const next = () =>
@@ -55,7 +58,7 @@ async function client(execArgv) {
 }
 
 const available = { pg: await reachable(5432), redis: await reachable(6379) };
-const out = { rounds: ROUNDS, roundMs: ROUND_MS, available, ops: {} };
+const out = { rounds: ROUNDS, roundMs: ROUND_MS, available, placement, ops: {} };
 if (available.pg || available.redis) {
   const clients = {
     bare: await client([]),

@@ -9,14 +9,16 @@ import {
   emit,
   freePort,
   loadGenerator,
+  placement,
   rotate,
   startServer,
   summary,
 } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 3 : 5;
-const SECONDS = quick ? 1 : 5;
+// Many rounds: the median of per-round ratios settles to about ±1% (a 5-round run had ±3%).
+const ROUNDS = quick ? 3 : 9;
+const SECONDS = quick ? 1 : 4;
 const WARMUP_SECONDS = quick ? 1 : 2;
 const CONNECTIONS = 10;
 
@@ -40,7 +42,10 @@ const VARIANTS = {
   bare: {},
   bizmon: { nodeArgs: ['--require', '@bizmon/node/register'] },
   promclient: { env: { BENCH_VARIANT: 'promclient' } },
-  otel: { nodeArgs: ['--require', join(BENCH_DIR, 'fixtures', 'otel-preload.cjs')] },
+  otel: {
+    nodeArgs: ['--require', join(BENCH_DIR, 'fixtures', 'otel-preload.cjs')],
+    env: { BENCH_VARIANT: 'otel' },
+  },
 };
 
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
@@ -147,4 +152,4 @@ async function benchApp(name, app) {
 const apps = [];
 for (const [name, app] of Object.entries(APPS)) apps.push(await benchApp(name, app));
 await generator.close();
-emit({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, apps });
+emit({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, placement, apps });

@@ -172,11 +172,18 @@ for (const t of targets)
   );
 L.push('');
 
+/** Where the processes of a load test ran (bench/lib/common.mjs `placement`). */
+function placed(placement, measured, others) {
+  if (!placement) return 'nothing pinned (taskset or a second CPU missing)';
+  const rest = others ? ` and ${others} to CPU ${placement.load}` : '';
+  return `${measured} pinned to CPU ${placement.measured}${rest} (taskset)`;
+}
+
 if (http.length) {
   const hr = results.http;
   L.push('## 1. HTTP overhead', '');
   L.push(
-    `autocannon in a separate process, ${hr.connections} connections, ${hr.rounds} rounds of ${hr.seconds} s per variant, variants rotated per round. "ratio" is requests/s against bare in the same round; "CPU ratio" is bare's server CPU per request over the variant's (throughput a CPU-bound server keeps, less sensitive to other load on the machine).`,
+    `autocannon in a separate process, ${hr.connections} connections, ${hr.rounds} rounds of ${hr.seconds} s per variant, variants rotated per round; ${placed(hr.placement, 'each server', 'autocannon')}. "ratio" is requests/s against bare in the same round; "CPU ratio" is bare's server CPU per request over the variant's (throughput a CPU-bound server keeps, less sensitive to other load on the machine).`,
     '',
   );
   L.push(
@@ -287,7 +294,7 @@ if (db) {
     L.push('Neither server was reachable on 127.0.0.1; skipped.', '');
   else {
     L.push(
-      `Sequential \`SELECT 1\` (pg Client) and \`GET\` (ioredis) on loopback; a bare and a preloaded client process take turns, ${db.rounds} rounds of ${db.roundMs} ms. bizmon recorded ${fmtNum(db.recorded?.pg ?? 0)} queries and ${fmtNum(db.recorded?.redis ?? 0)} Redis commands.`,
+      `Sequential \`SELECT 1\` (pg Client) and \`GET\` (ioredis) on loopback; a bare and a preloaded client process take turns, ${db.rounds} rounds of ${db.roundMs} ms; ${placed(db.placement, 'both clients')}, the servers left to the scheduler. bizmon recorded ${fmtNum(db.recorded?.pg ?? 0)} queries and ${fmtNum(db.recorded?.redis ?? 0)} Redis commands.`,
       '',
     );
     L.push(

@@ -16,9 +16,10 @@ import {
 } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
-// Many rounds: the median of per-round ratios settles to about ±1% (a 5-round run had ±3%).
-const ROUNDS = quick ? 3 : 9;
-const SECONDS = quick ? 1 : 4;
+// Many short rounds: each ratio pairs runs taken seconds apart, and the median of 20 shrugs off
+// the rounds another process on the machine disturbed (9 rounds of 4 s moved ±2% between runs).
+const ROUNDS = quick ? 3 : 20;
+const SECONDS = quick ? 1 : 1.5;
 const WARMUP_SECONDS = quick ? 1 : 2;
 const CONNECTIONS = 10;
 

@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   ANONYMOUS_ROLE,
@@ -166,6 +167,30 @@ export function clientIp(req: IncomingMessage, fw?: FrameworkRequest): string {
   return req.socket?.remoteAddress ?? 'unknown';
 }
 
+/** Where a connection keeps its `ip:<address>` key, built once for all its requests. */
+const ADDRESS_KEY = Symbol('bizmon.http.addressKey');
+type KeyedSocket = Socket & { [ADDRESS_KEY]?: string };
+
+/**
+ * The abuse detector's key of an anonymous client, `ip:<address>`. Without a forwarding header
+ * it is the connection's: built once per socket, so a keep-alive client's requests reuse one
+ * string (no concatenation, and its hash is computed once for the detector's map).
+ */
+function addressKey(req: IncomingMessage, fw: FrameworkRequest | undefined): string {
+  const socket = req.socket as KeyedSocket | null;
+  if (
+    socket !== null &&
+    req.headers['x-forwarded-for'] === undefined &&
+    req.headers.forwarded === undefined
+  ) {
+    return (socket[ADDRESS_KEY] ??= `ip:${socket.remoteAddress ?? 'unknown'}`);
+  }
+  return `ip:${clientIp(req, fw)}`;
+}
+
+/** Epoch milliseconds of performance.now()'s zero: one clock read per request serves both. */
+const TIME_ORIGIN = performance.timeOrigin;
+
 function errorType(error: unknown): string {
   if (error !== null && typeof error === 'object') {
     const name = (error as { constructor?: { name?: unknown } }).constructor?.name;
@@ -184,7 +209,8 @@ function onResponseClose(this: ServerResponse): void {
     if (state === undefined || state.ignored) return;
     inFlight--;
     instruments.http_concurrent_connections.labels().set(inFlight);
-    const seconds = (performance.now() - state.startedAt) / 1000;
+    const end = performance.now();
+    const seconds = (end - state.startedAt) / 1000;
     const status = this.writableFinished ? this.statusCode : CLIENT_CLOSED_STATUS;
     const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
     const endpoint = endpointOf(req, state, status);
@@ -211,8 +237,9 @@ function onResponseClose(this: ServerResponse): void {
       emitUserActive(id);
     }
     abuseDetector.observeRequest(
-      id !== undefined ? `user:${id}` : `ip:${clientIp(req, fw)}`,
+      id !== undefined ? `user:${id}` : addressKey(req, fw),
       status,
+      TIME_ORIGIN + end,
     );
   } catch (err) {
     warnRateLimited(

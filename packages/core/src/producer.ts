@@ -1,4 +1,4 @@
-import { ValueType, type HrTime } from '@opentelemetry/api';
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import {
@@ -11,7 +11,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { allFamilies } from './instruments';
-import { CounterFamily, GaugeFamily } from './registry';
+import { CounterFamily, GaugeFamily, type SeriesBase } from './registry';
 import { state } from './state';
 import { warnRateLimited } from './log';
 
@@ -57,6 +57,20 @@ export async function runCollectCallbacks(): Promise<void> {
  * Hands bizmon's series to OpenTelemetry metric readers (the Prometheus exporter, OTLP) as a
  * MetricProducer, so they are collected and exported with the SDK's own metrics.
  */
+/**
+ * A series' labels as OpenTelemetry attributes, built on its first export and kept: only OTLP
+ * needs them, so a Prometheus-only process never holds one object per series for them.
+ */
+function attributesOf(labelNames: readonly string[], series: SeriesBase): Attributes {
+  let attributes = series.attributes;
+  if (attributes === undefined) {
+    const built: Attributes = {};
+    for (let i = 0; i < labelNames.length; i++) built[labelNames[i]!] = series.labelValues[i];
+    series.attributes = attributes = Object.freeze(built);
+  }
+  return attributes;
+}
+
 export class BizmonMetricProducer implements MetricProducer {
   private readonly startTime: HrTime = millisToHrTime(Date.now());
 
@@ -79,7 +93,12 @@ export class BizmonMetricProducer implements MetricProducer {
         if (spec.labelNames.length === 0) family.labels();
         const dataPoints: DataPoint<number>[] = [];
         family.forEach((s) =>
-          dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value }),
+          dataPoints.push({
+            startTime,
+            endTime,
+            attributes: attributesOf(spec.labelNames, s),
+            value: s.value,
+          }),
         );
         metrics.push({
           descriptor,
@@ -93,7 +112,12 @@ export class BizmonMetricProducer implements MetricProducer {
         const dataPoints: DataPoint<number>[] = [];
         family.forEach((s) => {
           if (s.hasValue)
-            dataPoints.push({ startTime, endTime, attributes: s.attributes, value: s.value });
+            dataPoints.push({
+              startTime,
+              endTime,
+              attributes: attributesOf(spec.labelNames, s),
+              value: s.value,
+            });
         });
         metrics.push({
           descriptor,
@@ -108,7 +132,7 @@ export class BizmonMetricProducer implements MetricProducer {
           dataPoints.push({
             startTime,
             endTime,
-            attributes: s.attributes,
+            attributes: attributesOf(spec.labelNames, s),
             value: {
               buckets: { boundaries, counts: [...s.counts] },
               sum: s.sum,

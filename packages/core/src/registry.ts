@@ -28,10 +28,10 @@ export type LabelValues<L extends readonly string[]> = { [K in keyof L]: string 
 export interface SeriesBase {
   /** Label values in the spec's label order. */
   readonly labelValues: readonly string[];
-  /** The same as an attribute object keyed by label name (built once per series). */
-  readonly attributes: Attributes;
   /** @internal `label="value",...` text for /metrics, built by exposition.ts on first scrape. */
   expositionLabels?: string;
+  /** @internal The labels as OpenTelemetry attributes, built by producer.ts on first export. */
+  attributes?: Attributes;
 }
 
 type Node<S> = Map<unknown, Node<S> | S>;
@@ -62,6 +62,23 @@ function describeLabel(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The label values as an array of exactly `length` elements: a pushed-to array keeps room for
+ * 17, and every series holds one for its life.
+ */
+function exactArray(length: number, v0: string, v1: string, v2: string, v3: string): string[] {
+  switch (length) {
+    case 1:
+      return [v0];
+    case 2:
+      return [v0, v1];
+    case 3:
+      return [v0, v1, v2];
+    default:
+      return [v0, v1, v2, v3];
+  }
+}
+
 /** A metric family: the series of one catalog metric. */
 export abstract class Family<
   S extends SeriesBase,
@@ -81,7 +98,7 @@ export abstract class Family<
     this.arity = spec.labelNames.length;
   }
 
-  protected abstract createSeries(labelValues: readonly string[], attributes: Attributes): S;
+  protected abstract createSeries(labelValues: readonly string[]): S;
 
   /** Number of series held (at most the cardinality limit). */
   get size(): number {
@@ -136,25 +153,21 @@ export abstract class Family<
 
   private createUnlabelled(): S {
     this.count++;
-    return (this.unlabelled = this.createSeries([], {}));
+    return (this.unlabelled = this.createSeries(NO_LABELS));
   }
 
   private insert(v0: unknown, v1: unknown, v2: unknown, v3: unknown): S {
     const names = this.spec.labelNames;
-    const values: string[] = [];
     for (let i = 0; i < this.arity; i++) {
-      const v = i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3;
-      const problem = describeLabel(v);
+      const problem = describeLabel(i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3);
       if (problem !== undefined) {
         reportDrop(this.spec.name, 'invalid_label_value', `${names[i]}: ${problem}`);
         return this.noop;
       }
-      values.push(v as string);
     }
     if (this.count >= state.cardinalityLimit - 1) return this.overflowSeries();
-    const attributes: Attributes = {};
-    for (let i = 0; i < this.arity; i++) attributes[names[i]!] = values[i];
-    const series = this.createSeries(Object.freeze(values), Object.freeze(attributes));
+    const values = exactArray(this.arity, v0 as string, v1 as string, v2 as string, v3 as string);
+    const series = this.createSeries(Object.freeze(values));
     let node = this.root;
     for (let i = 0; i < this.arity - 1; i++) {
       let next = node.get(values[i]) as Node<S> | undefined;
@@ -174,10 +187,8 @@ export abstract class Family<
     );
     if (this.overflow) return this.overflow;
     const values = this.spec.labelNames.map(() => OVERFLOW_LABEL_VALUE);
-    const attributes: Attributes = {};
-    for (const name of this.spec.labelNames) attributes[name] = OVERFLOW_LABEL_VALUE;
     this.count++;
-    return (this.overflow = this.createSeries(Object.freeze(values), Object.freeze(attributes)));
+    return (this.overflow = this.createSeries(Object.freeze(values)));
   }
 }
 
@@ -189,10 +200,11 @@ export class CounterSeries implements SeriesBase {
   value = 0;
   /** @internal See SeriesBase. */
   expositionLabels: string | undefined = undefined;
+  /** @internal See SeriesBase. */
+  attributes: Attributes | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly labelValues: readonly string[],
-    readonly attributes: Attributes,
   ) {}
 
   /** Adds `amount` (default 1); a negative, NaN or infinite amount is dropped and counted. */
@@ -209,11 +221,12 @@ export class GaugeSeries implements SeriesBase {
   value = 0;
   /** @internal See SeriesBase. */
   expositionLabels: string | undefined = undefined;
+  /** @internal See SeriesBase. */
+  attributes: Attributes | undefined = undefined;
   hasValue: boolean;
   constructor(
     private readonly metric: string,
     readonly labelValues: readonly string[],
-    readonly attributes: Attributes,
     initial: boolean,
   ) {
     this.hasValue = initial;
@@ -254,6 +267,8 @@ export class GaugeSeries implements SeriesBase {
 export class HistogramSeries implements SeriesBase {
   /** @internal See SeriesBase. */
   expositionLabels: string | undefined = undefined;
+  /** @internal See SeriesBase. */
+  attributes: Attributes | undefined = undefined;
   /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
   readonly counts: number[];
   sum = 0;
@@ -264,7 +279,6 @@ export class HistogramSeries implements SeriesBase {
     private readonly metric: string,
     readonly boundaries: readonly number[],
     readonly labelValues: readonly string[],
-    readonly attributes: Attributes,
   ) {
     this.counts = new Array<number>(boundaries.length + 1).fill(0);
   }
@@ -289,7 +303,6 @@ export class HistogramSeries implements SeriesBase {
 }
 
 const NO_LABELS: readonly string[] = Object.freeze([]);
-const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 /** The series of a counter metric. */
 export class CounterFamily<L extends readonly string[] = readonly string[]> extends Family<
@@ -299,10 +312,10 @@ export class CounterFamily<L extends readonly string[] = readonly string[]> exte
   protected readonly noop: CounterSeries;
   constructor(spec: MetricSpec<string, L>) {
     super(spec);
-    this.noop = new NoopCounter(spec.name, NO_LABELS, NO_ATTRIBUTES);
+    this.noop = new NoopCounter(spec.name, NO_LABELS);
   }
-  protected createSeries(labelValues: readonly string[], attributes: Attributes): CounterSeries {
-    return new CounterSeries(this.spec.name, labelValues, attributes);
+  protected createSeries(labelValues: readonly string[]): CounterSeries {
+    return new CounterSeries(this.spec.name, labelValues);
   }
 }
 
@@ -314,11 +327,11 @@ export class GaugeFamily<L extends readonly string[] = readonly string[]> extend
   protected readonly noop: GaugeSeries;
   constructor(spec: MetricSpec<string, L>) {
     super(spec);
-    this.noop = new NoopGauge(spec.name, NO_LABELS, NO_ATTRIBUTES, false);
+    this.noop = new NoopGauge(spec.name, NO_LABELS, false);
   }
-  protected createSeries(labelValues: readonly string[], attributes: Attributes): GaugeSeries {
+  protected createSeries(labelValues: readonly string[]): GaugeSeries {
     // A gauge exports 0 from its creation unless its spec says it is absent until set.
-    return new GaugeSeries(this.spec.name, labelValues, attributes, !this.spec.absentUntilSet);
+    return new GaugeSeries(this.spec.name, labelValues, !this.spec.absentUntilSet);
   }
 }
 
@@ -332,10 +345,10 @@ export class HistogramFamily<L extends readonly string[] = readonly string[]> ex
   constructor(spec: MetricSpec<string, L>) {
     super(spec);
     this.boundaries = Object.freeze([...(spec.buckets ?? [])]);
-    this.noop = new NoopHistogram(spec.name, this.boundaries, NO_LABELS, NO_ATTRIBUTES);
+    this.noop = new NoopHistogram(spec.name, this.boundaries, NO_LABELS);
   }
-  protected createSeries(labelValues: readonly string[], attributes: Attributes): HistogramSeries {
-    return new HistogramSeries(this.spec.name, this.boundaries, labelValues, attributes);
+  protected createSeries(labelValues: readonly string[]): HistogramSeries {
+    return new HistogramSeries(this.spec.name, this.boundaries, labelValues);
   }
 }
 

@@ -19,7 +19,6 @@ export {
   currentUserRole,
   enterRequestContext,
   runWithRequestContext,
-  useRequestContext,
   setRequestUser,
   type RequestContext,
   type RequestUser,

@@ -155,13 +155,16 @@ function cachedTemplate(url: string): string {
   return template;
 }
 
+/** Whether a proxy forwarded the request (then the client is not the socket's peer). */
+function isForwarded(req: IncomingMessage): boolean {
+  return req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
+}
+
 /** The client's address: the framework's (honours its trust-proxy setting), else the socket's. */
 export function clientIp(req: IncomingMessage, fw?: FrameworkRequest): string {
   // Without a forwarding header every framework answers the socket's address, so skip their
   // (allocating) trust-proxy getters.
-  if (req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined) {
-    return req.socket?.remoteAddress ?? 'unknown';
-  }
+  if (!isForwarded(req)) return req.socket?.remoteAddress ?? 'unknown';
   const fromFramework = fw?.ip ?? (req as { ip?: unknown }).ip;
   if (typeof fromFramework === 'string' && fromFramework.length > 0) return fromFramework;
   return req.socket?.remoteAddress ?? 'unknown';
@@ -178,13 +181,8 @@ type KeyedSocket = Socket & { [ADDRESS_KEY]?: string };
  */
 function addressKey(req: IncomingMessage, fw: FrameworkRequest | undefined): string {
   const socket = req.socket as KeyedSocket | null;
-  if (
-    socket !== null &&
-    req.headers['x-forwarded-for'] === undefined &&
-    req.headers.forwarded === undefined
-  ) {
+  if (socket !== null && !isForwarded(req))
     return (socket[ADDRESS_KEY] ??= `ip:${socket.remoteAddress ?? 'unknown'}`);
-  }
   return `ip:${clientIp(req, fw)}`;
 }
 

@@ -24,6 +24,7 @@ export {
   type RenderOptions,
   type RenderedMessage,
 } from './template';
+export type { Markup } from './markup';
 export { Redactor } from './redact';
 export { RateLimiter } from './rate-limit';
 export {

@@ -15,7 +15,6 @@ const MAX_REASONS = 1000;
  * some terminals), the Unicode line and paragraph separators, and the bidirectional overrides
  * that reorder what a terminal shows.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

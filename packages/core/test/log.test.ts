@@ -9,7 +9,6 @@ describe('escapeControlChars', () => {
   });
 
   test('output has no control characters; text without them is unchanged', () => {
-    // eslint-disable-next-line no-control-regex -- the property is about control characters
     const control = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (s) => {

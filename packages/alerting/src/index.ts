@@ -26,7 +26,7 @@ export {
 } from './template';
 export type { Markup } from './markup';
 export { Redactor } from './redact';
-export { RateLimiter } from './rate-limit';
+export { RateLimiter, type RateLimitStore } from './rate-limit';
 export {
   Dispatcher,
   backoffMs,

@@ -24,7 +24,12 @@ export {
   type RenderOptions,
   type RenderedMessage,
 } from './template';
-export type { Markup } from './markup';
+export {
+  html as htmlMarkup,
+  markdown as markdownMarkup,
+  plain as plainMarkup,
+  type Markup,
+} from './markup';
 export { Redactor } from './redact';
 export { RateLimiter, type RateLimitStore } from './rate-limit';
 export {

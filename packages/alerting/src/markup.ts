@@ -25,15 +25,19 @@ export interface Markup {
 }
 
 /**
- * Line breaks (CR, LF, VT, FF, NEL, U+2028/2029) and other control characters. A markdown
+ * Line breaks (CR, LF, VT, FF, NEL, U+2028/2029), other control characters and the
+ * bidirectional overrides (which can show text in another order than it reads). A markdown
  * heading, list, quote or rule only starts at the beginning of a line, and a mail header ends
  * at CR/LF: text from an alert is kept to one line so it can never start one.
  */
-const BREAKS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+const BREAKS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g;
 
-/** `s` on one line: runs of control characters (line breaks included) become one space. */
+/**
+ * `s` on one line: runs of control characters (line breaks included) become one space, and
+ * the ends are trimmed (trailing spaces would make a markdown line break).
+ */
 export function oneLine(s: string): string {
-  return s.replace(BREAKS, ' ');
+  return s.replace(BREAKS, ' ').trim();
 }
 
 /**

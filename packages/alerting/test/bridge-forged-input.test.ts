@@ -47,7 +47,7 @@ function alerts(forged: boolean) {
   return [
     {
       labels: {
-        alertname: `${f.name} ${forged ? FORGED.subject : ''}`,
+        alertname: `${f.name} ${forged ? `<@all> ${FORGED.subject}` : ''}`,
         severity: 'critical',
         [f.labelKey!]: f.labelValue!,
       },
@@ -116,7 +116,7 @@ timeZone: Asia/Shanghai
 delivery: { timeoutMs: 3000, retryBaseMs: 50, retryMaxMs: 300 }
 channels:
   dt: { type: dingtalk, webhookUrl: "${dt.url}/robot/send?access_token=\${DT_TOKEN}", atMobiles: ["13900000000"] }
-  wc: { type: wecom, webhookUrl: "${wc.url}/cgi-bin/webhook/send?key=\${WECOM_KEY}" }
+  wc: { type: wecom, webhookUrl: "${wc.url}/cgi-bin/webhook/send?key=\${WECOM_KEY}", mentionedMobiles: ["13700000000"] }
   fs: { type: feishu, webhookUrl: "${fs.url}/open-apis/bot/v2/hook/\${FS_TOKEN}" }
   wh: { type: webhook, url: "${webhook.url}/hook" }
   mail:
@@ -135,7 +135,8 @@ routes:
     const n = forged ? 2 : 1;
     await waitFor(
       () =>
-        [dingtalk, wecom, feishu, webhook].every((s) => s.received.length === n) &&
+        [dingtalk, feishu, webhook].every((s) => s.received.length === n) &&
+        wecom.received.length === 2 * n &&
         smtp.mails.length === n,
     );
   }
@@ -152,8 +153,11 @@ describe.each([
   ['Feishu', () => feishu],
   ['webhook text', () => webhook],
 ])('%s markdown', (_name, server) => {
+  /** The markdown messages (WeChat Work's mention messages are text, checked below). */
+  const received = () => server().received.filter((r) => !r.text.startsWith('TEXT:'));
+
   test('has exactly the structure and links of a harmless alert; the forged text shows as written', () => {
-    const [harmless, forged] = server().received.map((r) => shape(r.text));
+    const [harmless, forged] = received().map((r) => shape(r.text));
     expect(forged!.structure).toEqual(harmless!.structure);
     expect(forged!.structure.filter((s) => s.startsWith('heading_open'))).toHaveLength(2);
     expect(forged!.structure.some((s) => /html|image|code|^s_open|^em_open/.test(s))).toBe(false);
@@ -172,11 +176,23 @@ describe.each([
   });
 
   test('mentions: only ours', () => {
-    const raw = server().received[1]!.text;
+    const raw = received()[1]!.text;
     expect(raw).not.toMatch(/<at|<@|@1380/);
     const mentions = raw.match(/@\d+/g) ?? [];
     expect(mentions).toEqual(server() === dingtalk ? ['@13900000000'] : []);
   });
+});
+
+test('WeChat Work: the mention message mentions only our list; its title makes no <@mention>', async () => {
+  // One alert, so the mention message's title carries the forged name.
+  const before = wecom.received.length;
+  expect((await post(`${bridge.url}/alerts`, amPayload([alerts(true)[0]!]))).status).toBe(200);
+  await waitFor(() => wecom.received.length === before + 2);
+  const text = wecom.received.slice(before).find((r) => r.text.startsWith('TEXT:'))!;
+  const body = text.body as { text: { content: string; mentioned_mobile_list: string[] } };
+  expect(body.text.mentioned_mobile_list).toEqual(['13700000000']);
+  expect(body.text.content).not.toMatch(/<|[\r\n]/);
+  expect(body.text.content).toContain('FAKE: all clear [click](http://evil.example/phish) ＜@all>');
 });
 
 test('Feishu: the card title is plain text on one line', () => {

@@ -4,7 +4,7 @@
  * rejects (130101) any message over its limit, so a restarted bridge that forgot its sends is
  * caught by the robot itself.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { amPayload, post, startBridge, tempDir, type BridgeProcess } from './helpers/bridge';
 import { occurrences, startDingTalk, waitFor } from './helpers/robots';
@@ -80,4 +80,20 @@ test('a bridge killed with SIGKILL after using up a robot window still holds it 
   const firstAfter = robot.received.find((r) => r.text.includes('After0'))!;
   expect(firstAfter.at - robot.received[0]!.at).toBeGreaterThanOrEqual(ROBOT_WINDOW_MS);
   expect(robot.received.length).toBeLessThanOrEqual(LIMIT + 2);
+});
+
+test('an unreadable rate-limits.json is reported and the bridge starts with fresh limits', async () => {
+  const dir = tempDir('bridge-rate-corrupt');
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  writeFileSync(path.join(dir, 'data', 'rate-limits.json'), '{"torn": [17');
+  const b = await bridge(dir);
+  expect(b.lines.some((l) => /warning: rate-limits\.json is unreadable/.test(l))).toBe(true);
+  const before = robot.received.length;
+  await send(b, 'AfterCorrupt');
+  await waitFor(() => occurrences(robot, 'AfterCorrupt') === 1, 20_000, 'the alert');
+  expect(robot.received.length).toBe(before + 1);
+  // Rewritten whole on the next send.
+  expect(() =>
+    JSON.parse(readFileSync(path.join(dir, 'data', 'rate-limits.json'), 'utf8')),
+  ).not.toThrow();
 });

@@ -188,7 +188,8 @@ export class Dispatcher<M = undefined> {
         while (!result) {
           if (!(await this.waitForTokens())) break;
           this.extend(batch, attempts > 0);
-          this.opts.limiter?.take(this.cost);
+          // Counted at once; sent once recorded, so a crash cannot forget a send.
+          await this.opts.limiter?.take(this.cost);
           attempts++;
           try {
             await this.channel.send(

@@ -24,8 +24,14 @@ export {
   type RenderOptions,
   type RenderedMessage,
 } from './template';
+export {
+  html as htmlMarkup,
+  markdown as markdownMarkup,
+  plain as plainMarkup,
+  type Markup,
+} from './markup';
 export { Redactor } from './redact';
-export { RateLimiter } from './rate-limit';
+export { RateLimiter, type RateLimitStore } from './rate-limit';
 export {
   Dispatcher,
   backoffMs,

@@ -26,7 +26,7 @@ export interface AlertManagerConfig {
   timeZone?: string;
   /** Timeout, backoff and attempts. Defaults: 10 s, 1 s doubling to 60 s, 4 attempts. */
   delivery?: DeliveryOptionsInput;
-  /** Where to log; lines are redacted first. Default: stderr. */
+  /** Where to log; lines are redacted and control characters escaped first. Default: stderr. */
   logger?: Logger;
 }
 

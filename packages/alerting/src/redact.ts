@@ -1,4 +1,5 @@
 import type { ChannelConfig } from './config';
+import { escapeControlChars } from './log-escape';
 import type { Logger } from './types';
 
 const MASK = '***';
@@ -48,12 +49,16 @@ export class Redactor {
     return out.replace(SECRET_PARAMS, `$1${MASK}`).replace(HOOK_PATH, `$1${MASK}`);
   }
 
-  /** A logger whose every line is redacted first. */
+  /**
+   * A logger whose every line is redacted and has its control characters escaped first, so a
+   * custom sink gets one line per message whatever the alert's labels held.
+   */
   wrap(logger: Logger): Logger {
+    const line = (m: string) => escapeControlChars(this.redact(m));
     return {
-      info: (m) => logger.info(this.redact(m)),
-      warn: (m) => logger.warn(this.redact(m)),
-      error: (m) => logger.error(this.redact(m)),
+      info: (m) => logger.info(line(m)),
+      warn: (m) => logger.warn(line(m)),
+      error: (m) => logger.error(line(m)),
     };
   }
 }
@@ -73,9 +78,13 @@ function urlSecrets(raw: string): string[] {
   return out;
 }
 
-/** The default sink: one line on stderr per message, prefixed like the rest of bizmon. */
+/**
+ * The default sink: one line on stderr per message, prefixed like the rest of bizmon. It escapes
+ * control characters itself too, for the few lines written without a redactor (an alert name
+ * given to `sendBusinessAlert` before initialisation).
+ */
 export const stderrLogger: Logger = {
-  info: (m) => process.stderr.write(`[bizmon-alerting] ${m}\n`),
-  warn: (m) => process.stderr.write(`[bizmon-alerting] warning: ${m}\n`),
-  error: (m) => process.stderr.write(`[bizmon-alerting] error: ${m}\n`),
+  info: (m) => process.stderr.write(`[bizmon-alerting] ${escapeControlChars(m)}\n`),
+  warn: (m) => process.stderr.write(`[bizmon-alerting] warning: ${escapeControlChars(m)}\n`),
+  error: (m) => process.stderr.write(`[bizmon-alerting] error: ${escapeControlChars(m)}\n`),
 };

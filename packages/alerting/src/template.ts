@@ -1,3 +1,4 @@
+import { httpUrl, markdown, oneLine, type Markup } from './markup';
 import type { AlertItem, Language, Notification } from './types';
 
 /** Options for rendering a notification. */
@@ -7,10 +8,10 @@ export interface RenderOptions {
   timeZone?: string;
 }
 
-/** A rendered message: a short title and a markdown body (also readable as plain text). */
+/** A rendered message: a one-line plain-text title and a body in the channel's markup. */
 export interface RenderedMessage {
   title: string;
-  markdown: string;
+  body: string;
 }
 
 const EMOJI: Record<string, string> = { critical: '🚨', warning: '⚠️', info: 'ℹ️' };
@@ -83,44 +84,68 @@ export function formatTime(iso: string, timeZone?: string): string {
   return `${s} (${zone})`;
 }
 
+/** Plain text on one line: a title is shown as text everywhere (and is an email subject). */
 function alertTitle(alert: AlertItem, lang: Language): string {
   const t = TEXT[lang];
-  return `${alertEmoji(alert)} [${alert.status === 'resolved' ? t.resolved : t.firing}] ${alert.name}`;
+  return `${alertEmoji(alert)} [${alert.status === 'resolved' ? t.resolved : t.firing}] ${oneLine(alert.name)}`;
 }
 
-function renderAlert(alert: AlertItem, source: string, opts: RenderOptions): string {
+function renderAlert(alert: AlertItem, source: string, opts: RenderOptions, m: Markup): string {
   const t = TEXT[opts.language];
-  const lines = [`### ${alertTitle(alert, opts.language)}`, ''];
+  const status = alert.status === 'resolved' ? t.resolved : t.firing;
+  const heading = m.heading(`${alertEmoji(alert)} [${status}] ${m.text(alert.name)}`);
+  const fields: string[] = [];
   const sev = t.severities[alert.severity];
-  lines.push(
-    `- **${t.severity}**: ${alert.severity}${sev && sev !== alert.severity ? ` (${sev})` : ''}`,
+  fields.push(
+    m.field(
+      t.severity,
+      `${m.text(alert.severity)}${sev && sev !== alert.severity ? ` (${sev})` : ''}`,
+    ),
   );
-  lines.push(`- **${t.summary}**: ${alert.summary}`);
-  if (alert.description) lines.push(`- **${t.description}**: ${alert.description}`);
+  fields.push(m.field(t.summary, m.text(alert.summary)));
+  if (alert.description) fields.push(m.field(t.description, m.text(alert.description)));
   const labels = Object.entries(alert.labels)
     .filter(([k]) => !HIDDEN_LABELS.has(k) && !k.startsWith('__'))
     .map(([k, v]) => `${k}=${v}`);
-  if (labels.length) lines.push(`- **${t.labels}**: ${labels.join(', ')}`);
-  lines.push(`- **${t.startsAt}**: ${formatTime(alert.startsAt, opts.timeZone)}`);
+  if (labels.length) fields.push(m.field(t.labels, m.text(labels.join(', '))));
+  // A time we format is ours; a string that is not a time is shown as the alert's text.
+  const time = (iso: string) => {
+    const shown = formatTime(iso, opts.timeZone);
+    return shown === iso ? m.text(iso) : shown;
+  };
+  fields.push(m.field(t.startsAt, time(alert.startsAt)));
   if (alert.status === 'resolved' && alert.endsAt) {
-    lines.push(`- **${t.endsAt}**: ${formatTime(alert.endsAt, opts.timeZone)}`);
+    fields.push(m.field(t.endsAt, time(alert.endsAt)));
   }
-  lines.push(`- **${t.source}**: ${source}`);
+  fields.push(m.field(t.source, m.text(source)));
+  // Links only to http(s); any other URL is shown as text, so it can never be clicked.
   const links: string[] = [];
-  if (alert.runbookUrl) links.push(`[${t.runbook}](${alert.runbookUrl})`);
-  if (alert.sourceUrl) links.push(`[${t.sourceLink}](${alert.sourceUrl})`);
-  if (links.length) lines.push(`- ${links.join(' | ')}`);
-  return lines.join('\n');
+  for (const [label, raw] of [
+    [t.runbook, alert.runbookUrl],
+    [t.sourceLink, alert.sourceUrl],
+  ] as const) {
+    if (!raw) continue;
+    const url = httpUrl(raw);
+    if (url) links.push(m.link(label, url));
+    else fields.push(m.field(label, m.text(raw)));
+  }
+  if (links.length) fields.push(m.links(links));
+  return m.section(heading, fields);
 }
 
 /**
  * Renders a notification. One alert gives that alert's message; several (a group from
  * Alertmanager, or alerts merged under a rate limit) give a count title and one section each.
+ * The body is in `markup` (markdown unless told), with every text from the alerts escaped for it.
  */
-export function renderNotification(n: Notification, opts: RenderOptions): RenderedMessage {
+export function renderNotification(
+  n: Notification,
+  opts: RenderOptions,
+  markup: Markup = markdown,
+): RenderedMessage {
   const t = TEXT[opts.language];
-  const sections = n.alerts.map((a) => renderAlert(a, n.source, opts));
-  if (n.truncatedAlerts > 0) sections.push(`> ${t.truncated(n.truncatedAlerts)}`);
+  const sections = n.alerts.map((a) => renderAlert(a, n.source, opts, markup));
+  if (n.truncatedAlerts > 0) sections.push(markup.note(t.truncated(n.truncatedAlerts)));
   const only = n.alerts.length === 1 ? n.alerts[0] : undefined;
   let title: string;
   if (only) {
@@ -131,7 +156,7 @@ export function renderNotification(n: Notification, opts: RenderOptions): Render
     const emoji = worst ? alertEmoji(worst) : RESOLVED_EMOJI;
     title = `${emoji} ${t.many(n.alerts.length, firing.length, n.alerts.length - firing.length)}`;
   }
-  return { title, markdown: sections.join('\n\n---\n\n') };
+  return { title, body: markup.sections(sections) };
 }
 
 const TRUNCATED = {

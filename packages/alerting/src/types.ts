@@ -34,7 +34,7 @@ export interface Notification {
   truncatedAlerts: number;
 }
 
-/** Log sink. Every line passes through the redactor before it gets here. */
+/** Log sink. Every line is redacted and has its control characters escaped before it gets here. */
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;

@@ -34,7 +34,7 @@ export {
   type HealthReport,
 } from './health';
 export { instruments, type Instruments, type FamilyFor } from './instruments';
-export { info, warn, warnRateLimited } from './log';
+export { escapeControlChars, info, warn, warnRateLimited } from './log';
 export {
   monitoringRouteOf,
   serveMonitoring,

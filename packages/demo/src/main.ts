@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import exitHook from 'async-exit-hook';
 import type { Server } from 'node:http';
-import { registerHealthCheck } from '@bizmon/core';
+import { escapeControlChars, registerHealthCheck } from '@bizmon/core';
 import { shutdown } from '@bizmon/node';
 import { createApp } from './app';
 import { openCache } from './cache';
@@ -9,7 +9,8 @@ import { openDatabase } from './database';
 import type { Faults } from './platform';
 import { startTraffic } from './traffic';
 
-const log = (line: string): void => console.log(`[demo] ${line}`);
+// Lines echo error messages from the database and cache; keep each one a line.
+const log = (line: string): void => console.log(`[demo] ${escapeControlChars(line)}`);
 
 function portIsFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {

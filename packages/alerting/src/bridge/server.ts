@@ -10,6 +10,7 @@ import type { Logger, Notification } from '../types';
 import { parseListen, routeAlert, type BridgeConfig } from './config';
 import { BridgeMetrics } from './metrics';
 import { Outbox, type OutboxEntry } from './outbox';
+import { RateLimitFile } from './rate-limit-file';
 import { alertmanagerPayloadSchema, fromAlertmanager, type AlertmanagerPayload } from './payload';
 
 /** Largest accepted webhook body. */
@@ -45,7 +46,7 @@ export class Bridge {
     this.log = this.redactor.wrap(logger);
     this.outbox = new Outbox(config.dataDir, this.log);
     this.metrics = new BridgeMetrics(Object.keys(config.channels), () => this.outbox.depth);
-    const limiters = new RateLimiters();
+    const limiters = new RateLimiters(Date.now, new RateLimitFile(config.dataDir, this.log));
     const render = { language: config.language, timeZone: config.timeZone };
     for (const [name, c] of Object.entries(config.channels)) {
       const channel: Channel = createChannel(name, c, {

@@ -62,9 +62,9 @@ export abstract class BaseChannel implements Channel {
     protected readonly render: RenderOptions,
   ) {}
 
-  /** The text that counts against {@link maxBytes}. */
+  /** The text that counts against {@link maxBytes}: the markdown body. */
   protected text(n: Notification): string {
-    return renderNotification(n, this.render).markdown;
+    return renderNotification(n, this.render).body;
   }
 
   size(n: Notification): number {

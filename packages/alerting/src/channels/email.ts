@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { EmailChannelConfig } from '../config';
+import { html, plain } from '../markup';
 import { renderNotification, type RenderOptions } from '../template';
 import type { Notification } from '../types';
 import { BaseChannel, DeliveryError } from './channel';
@@ -46,12 +47,14 @@ export class EmailChannel extends BaseChannel {
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {
-    const { title, markdown } = renderNotification(n, this.render);
+    // The title is one line (no CR/LF to inject headers with); nodemailer encodes it.
+    const { title, body: text } = renderNotification(n, this.render, plain);
     const sending = this.transport.sendMail({
       from: this.config.from,
       to: this.config.to,
       subject: title,
-      text: markdown,
+      text,
+      html: renderNotification(n, this.render, html).body,
     });
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {

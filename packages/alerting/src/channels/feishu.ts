@@ -29,7 +29,7 @@ export class FeishuChannel extends BaseChannel {
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {
-    const { title, markdown } = renderNotification(n, this.render);
+    const { title, body: markdown } = renderNotification(n, this.render);
     const firing = n.alerts.filter((a) => a.status === 'firing');
     const color = !firing.length
       ? 'green'

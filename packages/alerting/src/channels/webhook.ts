@@ -40,7 +40,7 @@ export class WebhookChannel extends BaseChannel {
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {
     const first = n.alerts[0]!;
-    const { title, markdown } = renderNotification(n, this.render);
+    const { title, body: markdown } = renderNotification(n, this.render);
     const payload: WebhookBody = {
       alert_name: first.name,
       severity: first.severity,

@@ -33,7 +33,7 @@ export class WeComChannel extends BaseChannel {
   }
 
   async send(n: Notification, signal: AbortSignal): Promise<void> {
-    const { title, markdown } = renderNotification(n, this.render);
+    const { title, body: markdown } = renderNotification(n, this.render);
     const content = truncateUtf8(markdown, WECOM_MAX_BYTES, this.render.language);
     checkResponse(
       await postJson(
@@ -49,7 +49,11 @@ export class WeComChannel extends BaseChannel {
     try {
       const res = await postJson(
         this.config.webhookUrl,
-        { msgtype: 'text', text: { content: title, mentioned_mobile_list: mobiles } },
+        {
+          msgtype: 'text',
+          // Text messages take WeChat Work's `<@userid>` mention too: only our list mentions.
+          text: { content: title.replaceAll('<', '＜'), mentioned_mobile_list: mobiles },
+        },
         signal,
       );
       checkResponse(res, RULES);

@@ -122,6 +122,8 @@ export interface RobotOptions {
   secret?: string;
   /** Messages allowed per minute (default 20, as DingTalk and WeChat Work). */
   perMinute?: number;
+  /** The window `perMinute` counts over, for tests that cannot wait a minute (default 60 000). */
+  windowMs?: number;
 }
 
 /** DingTalk custom robot: /robot/send?access_token=…[&timestamp=…&sign=…]. */
@@ -150,7 +152,7 @@ export async function startDingTalk(
     if (!allow()) return err(130101, 'send too fast, exceed 20 times per minute');
     return { status: 200, json: { errcode: 0, errmsg: 'ok' }, text: md.text };
   });
-  allow = slidingWindow(fake, opts.perMinute ?? 20, 60_000);
+  allow = slidingWindow(fake, opts.perMinute ?? 20, opts.windowMs ?? 60_000);
   return Object.assign(fake, { webhookUrl: `${fake.url}/robot/send?access_token=${opts.token}` });
 }
 

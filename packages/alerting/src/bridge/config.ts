@@ -22,9 +22,70 @@ const listenSchema = z
   .regex(/^(\[[^\]]+\]|[^:]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9095')
   .default('127.0.0.1:9095');
 
+/**
+ * Credentials Alertmanager must send on `POST /alerts` (its receiver's `http_config`). Either or
+ * both; a request passes with any one of them. Compared in constant time.
+ */
+const authSchema = z
+  .object({
+    /** `Authorization: Bearer <token>` (scheme case-insensitive). */
+    bearerToken: z.string().min(16, 'at least 16 characters').optional(),
+    /** `Authorization: Basic …`. */
+    basicAuth: z
+      .object({
+        username: z.string().min(1),
+        password: z.string().min(16, 'at least 16 characters'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((a) => a.bearerToken !== undefined || a.basicAuth !== undefined, {
+    message: 'set bearerToken, basicAuth or both',
+  });
+
+const MiB = 1024 * 1024;
+
+/**
+ * Bounds on what the bridge holds, so a flood cannot delay real pages or exhaust memory and
+ * disk. Defaults here are the documented ones (README "Limits and priority").
+ */
+export const limitsSchema = z
+  .object({
+    /** Largest `POST /alerts` body; larger gets 413. */
+    maxBodyBytes: z.number().int().positive().default(MiB),
+    /** Longest annotation value; longer ones are cut, ending with a "…truncated" marker. */
+    maxAnnotationBytes: z.number().int().min(256).default(4096),
+    /**
+     * Largest alert (labels, annotations, URLs as stored). Past it, its longest values are cut
+     * and, if that is not enough, its extra labels and annotations are left out (and counted).
+     */
+    maxAlertBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(16 * 1024),
+    /** Most the outbox may hold on disk (and so in memory); past it the lowest severity is shed. */
+    maxOutboxBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(64 * MiB),
+    /** Most notifications the outbox may hold; past it the lowest severity is shed. */
+    maxOutboxEntries: z.number().int().positive().default(10_000),
+    /** Webhook bodies read at once; further posts wait their turn (bounds memory). */
+    maxConcurrentPosts: z.number().int().positive().default(16),
+  })
+  .strict();
+
 export const bridgeConfigSchema = z
   .object({
     listen: listenSchema,
+    /** Credentials required on POST /alerts; required unless listening on loopback or `insecure`. */
+    auth: authSchema.optional(),
+    /** Allows listening on a non-loopback address without `auth`. */
+    insecure: z.boolean().default(false),
+    limits: limitsSchema.default(limitsSchema.parse({})),
     dataDir: z.string().min(1).default('./data/bridge'),
     language: z.enum(['zh', 'en']).default('zh'),
     timeZone: z.string().refine(isTimeZone, 'unknown time zone').optional(),
@@ -46,6 +107,16 @@ export const bridgeConfigSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    if (!cfg.auth && !cfg.insecure && !isLoopback(parseListen(cfg.listen).host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message:
+          `listen ${cfg.listen} is reachable from other hosts, so anyone there could post alerts: ` +
+          'set auth (bearerToken and/or basicAuth, sent by Alertmanager in http_config), or ' +
+          'insecure: true to run without',
+      });
+    }
     cfg.routes.forEach((r, i) => {
       r.channels.forEach((c, j) => {
         if (!(c in cfg.channels)) {
@@ -71,6 +142,8 @@ export const bridgeConfigSchema = z
   });
 
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
+export type BridgeAuth = z.output<typeof authSchema>;
+export type BridgeLimits = z.output<typeof limitsSchema>;
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
 export type Route = BridgeConfig['routes'][number];
 
@@ -122,6 +195,11 @@ export function loadBridgeConfig(file: string, env: NodeJS.ProcessEnv = process.
 export function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+/** Whether a listen host only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Channels for an alert's labels: first matching route wins unless it says `continue`; none → the last route. */

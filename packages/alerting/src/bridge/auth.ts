@@ -20,9 +20,16 @@ export class WebhookAuth {
   /** The value of `WWW-Authenticate` on a 401: one challenge per accepted scheme. */
   readonly challenge: string;
 
+  /** `auth` as {@link loadBridgeConfig} returns it: tokens already read from their files. */
   constructor(auth: BridgeAuth) {
+    if (
+      (auth.bearerTokenFile !== undefined && auth.bearerToken === undefined) ||
+      (auth.basicAuth && auth.basicAuth.password === undefined)
+    ) {
+      throw new Error('auth: bearerTokenFile / passwordFile not read yet (use loadBridgeConfig)');
+    }
     if (auth.bearerToken !== undefined) this.bearer = Buffer.from(auth.bearerToken, 'utf8');
-    if (auth.basicAuth) {
+    if (auth.basicAuth?.password !== undefined) {
       const { username, password } = auth.basicAuth;
       this.basic = Buffer.from(`${username}:${password}`, 'utf8');
     }

@@ -26,23 +26,35 @@ const listenSchema = z
  * Credentials Alertmanager must send on `POST /alerts` (its receiver's `http_config`). Either or
  * both; a request passes with any one of them. Compared in constant time.
  */
+const secret = z.string().min(16, 'at least 16 characters');
 const authSchema = z
   .object({
     /** `Authorization: Bearer <token>` (scheme case-insensitive). */
-    bearerToken: z.string().min(16, 'at least 16 characters').optional(),
+    bearerToken: secret.optional(),
+    /** …or a file holding the token (a Kubernetes or Docker secret); surrounding whitespace is ignored. */
+    bearerTokenFile: z.string().min(1).optional(),
     /** `Authorization: Basic …`. */
     basicAuth: z
       .object({
         username: z.string().min(1),
-        password: z.string().min(16, 'at least 16 characters'),
+        password: secret.optional(),
+        passwordFile: z.string().min(1).optional(),
       })
       .strict()
+      .refine((b) => (b.password === undefined) !== (b.passwordFile === undefined), {
+        message: 'set password or passwordFile',
+      })
       .optional(),
   })
   .strict()
-  .refine((a) => a.bearerToken !== undefined || a.basicAuth !== undefined, {
-    message: 'set bearerToken, basicAuth or both',
-  });
+  .refine((a) => !(a.bearerToken !== undefined && a.bearerTokenFile !== undefined), {
+    message: 'set bearerToken or bearerTokenFile, not both',
+  })
+  .refine(
+    (a) =>
+      a.bearerToken !== undefined || a.bearerTokenFile !== undefined || a.basicAuth !== undefined,
+    { message: 'set bearerToken (or bearerTokenFile), basicAuth or both' },
+  );
 
 const MiB = 1024 * 1024;
 
@@ -188,7 +200,38 @@ export function loadBridgeConfig(file: string, env: NodeJS.ProcessEnv = process.
   const parsed = bridgeConfigSchema.safeParse(expanded);
   if (!parsed.success) throw new Error(`config ${file}: ${formatIssues(parsed.error)}`);
   const cfg = parsed.data;
-  return { ...cfg, dataDir: path.resolve(path.dirname(path.resolve(file)), cfg.dataDir) };
+  const dir = path.dirname(path.resolve(file));
+  return {
+    ...cfg,
+    auth: cfg.auth && readAuthFiles(cfg.auth, dir, file),
+    dataDir: path.resolve(dir, cfg.dataDir),
+  };
+}
+
+/** Fills `bearerToken` / `basicAuth.password` from their files (relative to the config file). */
+function readAuthFiles(auth: BridgeAuth, dir: string, configFile: string): BridgeAuth {
+  const read = (field: string, f: string): string => {
+    let value: string;
+    try {
+      value = readFileSync(path.resolve(dir, f), 'utf8').trim();
+    } catch (err) {
+      throw new Error(
+        `config ${configFile}: ${field}: cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    if (value.length < 16)
+      throw new Error(`config ${configFile}: ${field}: ${f} holds fewer than 16 characters`);
+    return value;
+  };
+  const out: BridgeAuth = { ...auth };
+  if (auth.bearerTokenFile) out.bearerToken = read('auth.bearerTokenFile', auth.bearerTokenFile);
+  if (auth.basicAuth?.passwordFile) {
+    out.basicAuth = {
+      ...auth.basicAuth,
+      password: read('auth.basicAuth.passwordFile', auth.basicAuth.passwordFile),
+    };
+  }
+  return out;
 }
 
 /** Splits `host:port` (IPv6 in brackets). */

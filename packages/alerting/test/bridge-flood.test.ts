@@ -4,7 +4,8 @@
  * bounded (long annotations cut with a marker), the outbox is bounded, critical goes before
  * warning before info, and a full outbox sheds the lowest severity first (counted, logged).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { amPayload, post, startBridge, tempDir, type BridgeProcess } from './helpers/bridge';
 import { startDingTalk, waitFor, type FakeServer } from './helpers/robots';
 
@@ -141,4 +142,43 @@ test('a full outbox sheds the lowest severity first, never what is being sent, a
   expect(metric(metrics, 'bizmon_bridge_requests_total{code="503"}')).toBe(1);
   // Logged at once, then at most once a minute.
   expect(b.lines.filter((l) => /outbox full .*shed 1 notification/.test(l))).toHaveLength(1);
+});
+
+test('an outbox written whole by an older bridge is cut on start; malformed entries go to failed/', async () => {
+  const dir = tempDir('bridge-upgrade');
+  const pending = path.join(dir, 'data', 'pending');
+  mkdirSync(pending, { recursive: true });
+  const now = Date.now();
+  const entry = (id: string, name: string, summary: string) => ({
+    id,
+    channel: 'oncall',
+    createdAt: now,
+    notification: {
+      source: 'alertmanager',
+      truncatedAlerts: 0,
+      alerts: [
+        {
+          name,
+          severity: 'warning',
+          status: 'firing',
+          summary,
+          labels: { alertname: name },
+          startsAt: new Date(now).toISOString(),
+        },
+      ],
+    },
+  });
+  const id = `${String(now).padStart(15, '0')}-000001-aaaa`;
+  writeFileSync(
+    path.join(pending, `${id}.json`),
+    JSON.stringify(entry(id, 'OldHuge', 'y'.repeat(900 * 1024))),
+  );
+  const bad = `${String(now).padStart(15, '0')}-000002-bbbb`;
+  writeFileSync(path.join(pending, `${bad}.json`), JSON.stringify({ id: bad, channel: 'oncall' }));
+  const b = await startBridge(dir, yaml());
+  bridges.push(b);
+  await waitFor(() => indexOf('OldHuge') >= 0);
+  expect(dingtalk.received[indexOf('OldHuge')]!.text).toContain('…truncated');
+  expect(readdirSync(path.join(dir, 'data', 'failed'))).toEqual([`${bad}.json`]);
+  await waitFor(() => readdirSync(pending).length === 0);
 });

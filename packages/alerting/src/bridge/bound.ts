@@ -1,5 +1,5 @@
 import { truncateUtf8 } from '../template';
-import type { Language } from '../types';
+import type { AlertItem, Language, Notification } from '../types';
 import type { BridgeLimits } from './config';
 import type { AlertmanagerPayload } from './payload';
 
@@ -94,4 +94,36 @@ function allValues(a: AmAlert): Value[] {
   add(a.startsAt, (v) => (a.startsAt = v));
   add(a.endsAt, (v) => (a.endsAt = v));
   return out;
+}
+
+/**
+ * Bounds a notification read back from the outbox, which an older bridge (or larger limits)
+ * may have written whole: summary, description and label values are cut to `maxAnnotationBytes`.
+ * Returns undefined when nothing needed cutting.
+ */
+export function boundStored(
+  n: Notification,
+  limits: Pick<BridgeLimits, 'maxAnnotationBytes'>,
+  language: Language,
+): Notification | undefined {
+  const max = limits.maxAnnotationBytes;
+  const cut = (v: string) => (bytes(v) > max ? cutUtf8(v, max, language) : v);
+  let changed = false;
+  const alerts = n.alerts.map((a): AlertItem => {
+    const labels = Object.fromEntries(Object.entries(a.labels).map(([k, v]) => [k, cut(v)]));
+    const b: AlertItem = {
+      ...a,
+      summary: cut(a.summary),
+      description: a.description === undefined ? undefined : cut(a.description),
+      labels,
+    };
+    if (
+      b.summary !== a.summary ||
+      b.description !== a.description ||
+      Object.keys(labels).some((k) => labels[k] !== a.labels[k])
+    )
+      changed = true;
+    return b;
+  });
+  return changed ? { ...n, alerts } : undefined;
 }

@@ -94,8 +94,14 @@ export class Outbox {
     return `${String(now).padStart(15, '0')}-${String(this.seq).padStart(6, '0')}-${randomBytes(4).toString('hex')}`;
   }
 
-  /** Creates the folders, finishes any interrupted completion, and returns pending entries oldest first. */
-  async recover(): Promise<OutboxEntry[]> {
+  /**
+   * Creates the folders, finishes any interrupted completion, and returns pending entries oldest
+   * first. `bound` may return a smaller notification for an entry (written under larger
+   * limits); the entry is then rewritten with it, so memory and disk stay within the limits.
+   */
+  async recover(
+    bound: (n: Notification) => Notification | undefined = () => undefined,
+  ): Promise<OutboxEntry[]> {
     for (const d of [this.pendingDir, this.doneDir, this.failedDir])
       await fs.mkdir(d, { recursive: true });
     for (const f of await fs.readdir(this.doneDir)) {
@@ -122,7 +128,15 @@ export class Outbox {
       }
       if (!ENTRY.test(f)) continue;
       try {
-        entries.push(JSON.parse(await fs.readFile(file, 'utf8')) as OutboxEntry);
+        const entry = JSON.parse(await fs.readFile(file, 'utf8')) as OutboxEntry;
+        const smaller = bound(entry.notification);
+        if (smaller) {
+          entry.notification = smaller;
+          const tmp = path.join(this.pendingDir, `.tmp-${entry.id}`);
+          await writeDurable(tmp, JSON.stringify(entry));
+          await fs.rename(tmp, file);
+        }
+        entries.push(entry);
       } catch (err) {
         this.log.error(
           `outbox: moving unreadable entry ${f} to failed/: ${(err as Error).message}`,

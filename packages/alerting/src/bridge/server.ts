@@ -10,7 +10,7 @@ import { RateLimiters } from '../rate-limit';
 import { Redactor, stderrLogger } from '../redact';
 import type { Logger, Notification } from '../types';
 import { WebhookAuth } from './auth';
-import { boundAlert } from './bound';
+import { boundAlert, boundStored } from './bound';
 import { limitsSchema, parseListen, routeAlert, type BridgeConfig } from './config';
 import { HttpError, pathOf, readBody, sendJson } from './http';
 import { DataDirLock } from './lock';
@@ -140,7 +140,8 @@ export class Bridge {
   }
 
   private async resume(): Promise<void> {
-    const pending = await this.outbox.recover();
+    const { limits, language } = this.config;
+    const pending = await this.outbox.recover((n) => boundStored(n, limits, language));
     if (pending.length) this.log.info(`outbox: resuming ${pending.length} pending notification(s)`);
     // An outbox written under larger limits (or by an older version) is brought within bounds.
     const over = this.makeRoom(0, 0, -1, true) ?? [];

@@ -85,7 +85,8 @@ export function mergeNotifications(ns: Notification[]): Notification {
 /**
  * Delivers one channel's notifications in order, one message at a time: waits for the robot's
  * rate limit, retries with backoff, and merges queued notifications into one message when the
- * limit would otherwise hold them back (never dropping any).
+ * limit would otherwise hold them back (never dropping any itself: only {@link remove} takes a
+ * queued one out). With a `priority`, the most urgent queued notification goes next.
  */
 export class Dispatcher<M = undefined> {
   private readonly queue = new PriorityQueue<Pending<M>>();

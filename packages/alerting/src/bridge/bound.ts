@@ -61,10 +61,12 @@ export function boundAlert(
     v.set(next);
   }
   if (size > limits.maxAlertBytes) {
+    // Room for the bizmon_cut label itself.
+    const target = limits.maxAlertBytes - 64;
     let left = 0;
     for (const obj of [a.annotations, a.labels]) {
       for (const k of Object.keys(obj).reverse()) {
-        if (size <= limits.maxAlertBytes) break;
+        if (size <= target) break;
         if (KEPT.has(k)) continue;
         size -= jsonBytes(k) + jsonBytes(obj[k]!) + 2; // "k":"v",
         delete obj[k];

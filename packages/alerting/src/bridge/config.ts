@@ -75,7 +75,7 @@ export const limitsSchema = z
     maxAlertBytes: z
       .number()
       .int()
-      .min(1024)
+      .min(4096)
       .default(16 * 1024),
     /** Most the outbox may hold on disk (and so in memory); past it the lowest severity is shed. */
     maxOutboxBytes: z

@@ -216,10 +216,22 @@ test('property: any request gets an HTTP answer and the bridge stays up', async 
         }
       },
     ),
-    { seed: 13, numRuns: 2000, interruptAfterTimeLimit: 18_000, markInterruptAsFailure: false },
+    { seed: 13, numRuns: 5000, interruptAfterTimeLimit: 18_000, markInterruptAsFailure: false },
   );
   expect(cases).toBeGreaterThan(100);
   expect(alive()).toBe(true);
   expect((await fetch(`${bridge.url}/health`)).status).toBe(200);
   console.log(`fuzz: ${cases} requests in ${Date.now() - started} ms`);
 }, 30_000);
+
+test('a payload with thousands of invalid fields gets a short 400', async () => {
+  const alerts = Array.from({ length: 5000 }, () => ({ labels: 'not a map' }));
+  const res = await fetch(`${bridge.url}/alerts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...amPayload([]), alerts }),
+  });
+  expect(res.status).toBe(400);
+  expect((await res.text()).length).toBeLessThan(1200);
+  expect(bridge.lines.every((l) => l.length < 1200)).toBe(true);
+});

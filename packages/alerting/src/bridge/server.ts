@@ -7,6 +7,7 @@ import { createChannel } from '../channels';
 import { formatIssues } from '../config';
 import { Dispatcher } from '../dispatcher';
 import { RateLimiters } from '../rate-limit';
+import { truncateUtf8 } from '../template';
 import { Redactor, stderrLogger } from '../redact';
 import type { Logger, Notification } from '../types';
 import { WebhookAuth } from './auth';
@@ -27,6 +28,8 @@ export const MAX_BODY_BYTES = limitsSchema.parse({}).maxBodyBytes;
 /** Slow clients: a request must be complete within this time (Node answers 408 otherwise). */
 const REQUEST_TIMEOUT_MS = 30_000;
 const HEADERS_TIMEOUT_MS = 10_000;
+/** Longest error message in an answer or a log line. */
+const MAX_ERROR_BYTES = 1024;
 /** Sockets held at once; posts waiting for a body slot hold one each. */
 const MAX_CONNECTIONS = 1024;
 
@@ -246,7 +249,10 @@ export class Bridge {
       return sendJson(res, 200, { status: 'accepted', notifications: accepted });
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
-      const message = this.redactor.redact(err instanceof Error ? err.message : String(err));
+      // Bounded: a payload with thousands of bad fields would otherwise echo them all.
+      const message = this.redactor.redact(
+        truncateUtf8(err instanceof Error ? err.message : String(err), MAX_ERROR_BYTES, 'en'),
+      );
       if (isAlerts) {
         this.metrics.requests.inc({ code: String(status) });
         // Rate-limited: whoever can reach the port must not be able to flood the log.

@@ -4,7 +4,7 @@
  * taken over; a lock whose pid now belongs to another process is recognised as stale.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { amPayload, post, startBridge, tempDir, type BridgeProcess } from './helpers/bridge';
@@ -97,7 +97,7 @@ test('a lock whose pid now belongs to another process (pid reused) is stale', as
   }
 });
 
-test('a lock held by a live process, or on another host, is respected', async () => {
+test('a lock held by a live process, or renewed on another host, is respected; one not renewed for 60 s is stale', async () => {
   const dir = tempDir('bridge-lock-live');
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const lock = path.join(dir, 'data', 'bridge.lock');
@@ -106,6 +106,12 @@ test('a lock held by a live process, or on another host, is respected', async ()
   await expect(bridge(dir)).rejects.toThrow(new RegExp(`pid ${process.pid} on host`));
   writeFileSync(lock, JSON.stringify({ pid: 1, host: 'elsewhere.example', since: 'now' }));
   await expect(bridge(dir)).rejects.toThrow(/pid 1 on host elsewhere\.example/);
+  // The same lock, not renewed for two minutes: its host is gone (a replaced container or pod).
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(lock, old, old);
+  const b = await bridge(dir);
+  expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(b.proc.pid);
+  await b.stop('SIGTERM');
   writeFileSync(lock, 'garbage');
   await expect(bridge(dir)).rejects.toThrow(/cannot be read; if no other bridge uses this folder/);
   expect(readFileSync(lock, 'utf8')).toBe('garbage');

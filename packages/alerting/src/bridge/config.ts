@@ -245,15 +245,25 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** Compiled route patterns; keys come from the config only, so the map stays small. */
+const compiled = new Map<string, RegExp>();
+
+function anchored(pattern: string): RegExp {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(`^(?:${pattern})$`);
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+
 /** Channels for an alert's labels: first matching route wins unless it says `continue`; none → the last route. */
 export function routeAlert(routes: Route[], labels: Record<string, string>): string[] {
   const out = new Set<string>();
   let matched = false;
   for (const r of routes) {
     const eq = Object.entries(r.match).every(([k, v]) => (labels[k] ?? '') === v);
-    const re = Object.entries(r.matchRe).every(([k, v]) =>
-      new RegExp(`^(?:${v})$`).test(labels[k] ?? ''),
-    );
+    const re = Object.entries(r.matchRe).every(([k, v]) => anchored(v).test(labels[k] ?? ''));
     if (!eq || !re) continue;
     matched = true;
     r.channels.forEach((c) => out.add(c));

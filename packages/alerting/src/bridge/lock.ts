@@ -1,4 +1,12 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -11,6 +19,11 @@ export interface LockHolder {
   since: string;
 }
 
+/** The holder touches its lock this often… */
+export const LOCK_HEARTBEAT_MS = 10_000;
+/** …so a lock from another host untouched this long is stale (its holder is gone). */
+export const LOCK_STALE_MS = 60_000;
+
 /** Another live bridge holds the folder (or one on another host may). */
 export class DataDirLockedError extends Error {
   constructor(
@@ -22,7 +35,8 @@ export class DataDirLockedError extends Error {
         ? `data folder ${path.dirname(lockFile)} is in use by another bizmon-alert-bridge ` +
             `(pid ${holder.pid} on host ${holder.host}, since ${holder.since}); two bridges on ` +
             `one outbox would send every alert twice. Stop that one, or give this one its own ` +
-            `dataDir. If that process is gone (e.g. the host was rebuilt), remove ${lockFile}.`
+            `dataDir. A holder on another host that is gone is taken over once the lock has ` +
+            `not been renewed for ${LOCK_STALE_MS / 1000} s.`
         : `data folder ${path.dirname(lockFile)} is locked by ${lockFile}, which cannot be read; ` +
             `if no other bridge uses this folder, remove it.`,
     );
@@ -76,19 +90,31 @@ function isEexist(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'EEXIST';
 }
 
+/** Milliseconds since the lock file was last renewed (Infinity if it cannot be read). */
+function age(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}
+
 /**
  * An exclusive lock on a bridge's data folder: `<dir>/bridge.lock`, created with O_EXCL and
- * holding the owner's pid, host and process start time. A lock whose owner is on this host and
- * no longer running (killed with -9, the machine restarted) is stale and taken over; a live
- * owner, or one on another host (whose liveness cannot be checked), makes {@link acquire} throw.
+ * holding the owner's pid, host and process start time; the owner renews its mtime every 10 s.
+ * A lock is stale, and taken over, when its owner is on this host and no longer running (killed
+ * with -9, or its pid now belongs to a process that started at another time) — at once — or,
+ * for an owner on another host (a new container or pod on a shared volume), when it has not
+ * been renewed for 60 s. Otherwise {@link acquire} throws, naming the owner.
  *
- * Why not proper-lockfile: it judges staleness by the lock's mtime, so after a kill -9 a
- * restart is refused until the stale period passes, a stalled event loop can let a second
- * process in while the first still runs, and it cannot name the holder.
+ * Why not proper-lockfile: it judges staleness by mtime alone, so after a kill -9 a restart on
+ * the same host is refused until the stale period passes, and it cannot name the holder. Here
+ * the mtime only decides for other hosts, where liveness cannot be checked.
  */
 export class DataDirLock {
   readonly file: string;
   private held = false;
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(dataDir: string) {
     this.file = path.join(dataDir, 'bridge.lock');
@@ -107,14 +133,17 @@ export class DataDirLock {
       try {
         createExclusive(this.file, content);
         this.held = true;
+        this.heartbeat = setInterval(() => this.renew(), LOCK_HEARTBEAT_MS);
+        this.heartbeat.unref();
         return;
       } catch (err) {
         if (!isEexist(err)) throw err;
       }
       const holder = readHolder(this.file);
-      if (!holder || holder.host !== me.host || alive(holder)) {
-        throw new DataDirLockedError(this.file, holder);
-      }
+      const stale =
+        holder !== undefined &&
+        (holder.host === me.host ? !alive(holder) : age(this.file) > LOCK_STALE_MS);
+      if (!stale) throw new DataDirLockedError(this.file, holder);
       this.takeOverStale(holder);
     }
     throw new DataDirLockedError(this.file, readHolder(this.file));
@@ -147,10 +176,20 @@ export class DataDirLock {
     }
   }
 
+  private renew(): void {
+    try {
+      const now = new Date();
+      utimesSync(this.file, now, now);
+    } catch {
+      // Gone (an operator removed it): nothing to renew; the next start creates it again.
+    }
+  }
+
   /** Releases the lock if held (on shutdown). */
   release(): void {
     if (!this.held) return;
     this.held = false;
+    clearInterval(this.heartbeat);
     try {
       unlinkSync(this.file);
     } catch {

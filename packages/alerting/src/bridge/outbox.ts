@@ -27,6 +27,9 @@ interface Indexed {
   rank: number;
 }
 
+/** Larger entry files are moved to failed/ unread (this bridge writes far less; see limits). */
+const MAX_ENTRY_FILE_BYTES = 32 * 1024 * 1024;
+
 const ENTRY = /^\d{15}-[0-9a-z-]+\.json$/;
 
 /**
@@ -128,6 +131,9 @@ export class Outbox {
       }
       if (!ENTRY.test(f)) continue;
       try {
+        // No version writes entries this large; reading one whole could exhaust memory.
+        const { size } = await fs.stat(file);
+        if (size > MAX_ENTRY_FILE_BYTES) throw new Error(`${size} bytes`);
         const entry = JSON.parse(await fs.readFile(file, 'utf8')) as OutboxEntry;
         const smaller = bound(entry.notification);
         if (smaller) {

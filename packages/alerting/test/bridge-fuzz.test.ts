@@ -3,6 +3,7 @@
  * parser accepts — any target, method, header or body — must get an HTTP answer, and the
  * process must stay up. Requests are written as raw bytes against the real bridge process.
  */
+import net from 'node:net';
 import fc from 'fast-check';
 import {
   amPayload,
@@ -234,4 +235,17 @@ test('a payload with thousands of invalid fields gets a short 400', async () => 
   expect(res.status).toBe(400);
   expect((await res.text()).length).toBeLessThan(1200);
   expect(bridge.lines.every((l) => l.length < 1200)).toBe(true);
+});
+
+test('a refused post whose body never ends is answered at once and its connection closed', async () => {
+  const { hostname, port } = new URL(bridge.url);
+  const socket = net.connect(Number(port), hostname);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  // Announces a megabyte and sends a few bytes: without credentials it is refused unread.
+  socket.write('POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{"version"');
+  await closed;
+  expect(statusOf(Buffer.concat(chunks).toString('latin1'))).toBe(401);
+  expect(Buffer.concat(chunks).toString('latin1')).toMatch(/\r\nconnection: close\r\n/i);
 });

@@ -268,12 +268,11 @@ export class Bridge {
         res.destroy();
         return;
       }
-      sendJson(
-        res,
-        status,
-        { status: 'error', error: message },
-        err instanceof HttpError ? err.headers : {},
-      );
+      const headers = err instanceof HttpError ? { ...err.headers } : {};
+      // A body we did not read (refused before reading it): close rather than read it all to
+      // keep the connection, so a client cannot hold the socket by sending slowly.
+      if (!req.complete) headers.connection = 'close';
+      sendJson(res, status, { status: 'error', error: message }, headers);
     }
   }
 

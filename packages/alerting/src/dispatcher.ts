@@ -57,6 +57,8 @@ export interface DispatcherOptions<M> {
 const MAX_MERGE = 200;
 
 interface Pending<M> extends QueuedItem<M> {
+  /** From the `priority` option, computed once. */
+  priority: number;
   resolve(r: DeliveryResult): void;
 }
 
@@ -123,7 +125,8 @@ export class Dispatcher<M = undefined> {
       });
     }
     return new Promise((resolve) => {
-      this.queue.push({ notification, meta, resolve }, this.priorityOf(notification));
+      const priority = this.opts.priority?.(notification) ?? 0;
+      this.queue.push({ notification, meta, priority, resolve }, priority);
       for (const w of this.arrivals) w();
       if (!this.running) {
         this.running = true;
@@ -144,8 +147,11 @@ export class Dispatcher<M = undefined> {
     return true;
   }
 
-  private priorityOf(n: Notification): number {
-    return this.opts.priority?.(n) ?? 0;
+  /** The most urgent priority in a batch. */
+  private static priorityOf<M>(batch: Pending<M>[]): number {
+    let p = Infinity;
+    for (const item of batch) p = Math.min(p, item.priority);
+    return p;
   }
 
   /** Tokens a message of this priority needs left in the window before it may be sent. */
@@ -195,6 +201,7 @@ export class Dispatcher<M = undefined> {
   private async waitForTokens(priority?: number): Promise<boolean> {
     const limiter = this.opts.limiter;
     while (!this.closed && limiter) {
+      if (priority === undefined && this.queue.length === 0) break; // all shed meanwhile
       const p = priority ?? this.queue.peekPriority();
       const ms = limiter.waitMs(this.tokensNeeded(p));
       if (ms <= 0) break;
@@ -209,7 +216,7 @@ export class Dispatcher<M = undefined> {
    */
   private extend(batch: Pending<M>[], retrying: boolean): void {
     const limiter = this.opts.limiter;
-    const priority = Math.min(...batch.map((p) => this.priorityOf(p.notification)));
+    const priority = Dispatcher.priorityOf(batch);
     const lastToken =
       limiter !== undefined && limiter.available() < this.tokensNeeded(priority) + this.cost;
     if (!retrying && !lastToken) return;
@@ -235,13 +242,7 @@ export class Dispatcher<M = undefined> {
         let result: DeliveryResult | undefined;
         let attempts = 0;
         while (!result) {
-          if (
-            attempts > 0 &&
-            !(await this.waitForTokens(
-              Math.min(...batch.map((p) => this.priorityOf(p.notification))),
-            ))
-          )
-            break;
+          if (attempts > 0 && !(await this.waitForTokens(Dispatcher.priorityOf(batch)))) break;
           this.extend(batch, attempts > 0);
           this.opts.limiter?.take(this.cost);
           attempts++;

@@ -183,3 +183,29 @@ test('an outbox written whole by an older bridge is cut on start; malformed entr
   expect(readdirSync(path.join(dir, 'data', 'failed'))).toEqual([`${bad}.json`]);
   await waitFor(() => readdirSync(pending).length === 0);
 });
+
+test('one post keeps at most maxAlertsPerPost alerts, most severe first, and counts the rest', async () => {
+  const dir = tempDir('bridge-many');
+  const b = await startBridge(dir, yaml());
+  bridges.push(b);
+  dingtalk.mode = 'hold';
+  const alerts = [
+    ...Array.from({ length: 1000 }, (_, i) => ({
+      labels: { alertname: `I${i}`, severity: 'info' },
+    })),
+    ...Array.from({ length: 500 }, (_, i) => ({
+      labels: { alertname: `C${i}`, severity: 'critical' },
+    })),
+  ];
+  expect((await post(`${b.url}/alerts`, amPayload(alerts))).status).toBe(200);
+  const pending = path.join(dir, 'data', 'pending');
+  const [file] = readdirSync(pending);
+  const entry = JSON.parse(readFileSync(path.join(pending, file!), 'utf8')) as {
+    notification: { alerts: Array<{ name: string }>; truncatedAlerts: number };
+  };
+  expect(entry.notification.alerts).toHaveLength(1000);
+  expect(entry.notification.truncatedAlerts).toBe(500);
+  const names = entry.notification.alerts.map((a) => a.name);
+  expect(names.slice(0, 500)).toEqual(Array.from({ length: 500 }, (_, i) => `C${i}`));
+  expect(names.slice(500)).toEqual(Array.from({ length: 500 }, (_, i) => `I${i}`));
+});

@@ -66,6 +66,11 @@ export const limitsSchema = z
   .object({
     /** Largest `POST /alerts` body; larger gets 413. */
     maxBodyBytes: z.number().int().positive().default(MiB),
+    /**
+     * Most alerts kept from one post (most severe first); the rest are counted in the message's
+     * "N more alerts were left out", as Alertmanager's own `max_alerts` does.
+     */
+    maxAlertsPerPost: z.number().int().positive().default(1000),
     /** Longest annotation value; longer ones are cut, ending with a "…truncated" marker. */
     maxAnnotationBytes: z.number().int().min(256).default(4096),
     /**

@@ -18,7 +18,7 @@ import { DataDirLock } from './lock';
 import { BridgeMetrics } from './metrics';
 import { Outbox, type OutboxEntry } from './outbox';
 import { alertmanagerPayloadSchema, fromAlertmanager, type AlertmanagerPayload } from './payload';
-import { notificationRank, SEVERITY_RANKS } from './severity';
+import { notificationRank, SEVERITY_RANKS, severityRank } from './severity';
 import { Semaphore } from './semaphore';
 import { ThrottledLog } from './throttled-log';
 
@@ -377,14 +377,24 @@ export class Bridge {
     p: AlertmanagerPayload,
   ): Array<{ channel: string; notification: Notification }> {
     const byChannel = new Map<string, Notification>();
-    for (const original of p.alerts) {
+    const { maxAlertsPerPost } = this.config.limits;
+    let alerts = p.alerts;
+    let truncatedAlerts = p.truncatedAlerts;
+    if (alerts.length > maxAlertsPerPost) {
+      // Stable sort: most severe first, in payload order within a severity.
+      alerts = [...alerts]
+        .sort((a, b) => severityRank(a.labels.severity) - severityRank(b.labels.severity))
+        .slice(0, maxAlertsPerPost);
+      truncatedAlerts += p.alerts.length - maxAlertsPerPost;
+    }
+    for (const original of alerts) {
       const { alert: a, cut } = boundAlert(original, this.config.limits, this.config.language);
       if (cut) this.metrics.truncated.inc();
       const item = fromAlertmanager(a);
       for (const channel of routeAlert(this.config.routes, a.labels)) {
         let n = byChannel.get(channel);
         if (!n) {
-          n = { source: this.config.source, alerts: [], truncatedAlerts: p.truncatedAlerts };
+          n = { source: this.config.source, alerts: [], truncatedAlerts };
           byChannel.set(channel, n);
         }
         n.alerts.push(item);

@@ -47,14 +47,20 @@ export async function readBody(req: http.IncomingMessage, maxBytes: number): Pro
   const into = Number.isInteger(declared) && declared >= 0 ? Buffer.allocUnsafe(declared) : null;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    if (size + chunk.length > maxBytes || (into && size + chunk.length > into.length)) {
-      req.resume();
-      throw tooLarge();
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (size + chunk.length > maxBytes || (into && size + chunk.length > into.length)) {
+        req.resume();
+        throw tooLarge();
+      }
+      if (into) chunk.copy(into, size);
+      else chunks.push(chunk);
+      size += chunk.length;
     }
-    if (into) chunk.copy(into, size);
-    else chunks.push(chunk);
-    size += chunk.length;
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away or timed out mid-body: its fault, not a bridge failure.
+    throw new HttpError(400, 'request body incomplete', { connection: 'close' });
   }
   return into ? into.subarray(0, size) : Buffer.concat(chunks);
 }

@@ -8,6 +8,7 @@
  * The end-to-end test (test/e2e-alerts.test.ts) runs this same CLI with --free-ports --json.
  */
 import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   createWriteStream,
   mkdirSync,
@@ -107,23 +108,32 @@ export function prometheusConfig(ports, scrapeInterval) {
   return stringify(cfg);
 }
 
-/** deploy/alertmanager/alertmanager.yml with the bridge's loopback address. */
-export function alertmanagerConfig(ports) {
+/**
+ * deploy/alertmanager/alertmanager.yml with the bridge's loopback address and, when given, the
+ * file holding the bridge's token (deploy/ mounts it at /etc/alertmanager/secrets/bridge-token).
+ */
+export function alertmanagerConfig(ports, tokenFile) {
   const cfg = parse(readFileSync(join(DEPLOY, 'alertmanager', 'alertmanager.yml'), 'utf8'));
   // Receivers share their webhook list through a YAML alias: rewrite each object once.
   const hooks = new Set(cfg.receivers.flatMap((r) => r.webhook_configs ?? []));
   for (const hook of hooks) {
     const url = new URL(hook.url);
     hook.url = `http://${localAddress(url.host, ports)}${url.pathname}`;
+    if (tokenFile && hook.http_config?.authorization?.credentials_file)
+      hook.http_config.authorization.credentials_file = tokenFile;
   }
   return stringify(cfg);
 }
 
-/** A bridge config (deploy/bridge/bridge.yml unless given) listening on loopback, data in `dir`. */
-function bridgeConfig(file, ports, dir) {
+/**
+ * A bridge config (deploy/bridge/bridge.yml unless given) listening on loopback, data in `dir`,
+ * taking only Alertmanager's token (from `tokenFile`, as deploy/ does).
+ */
+function bridgeConfig(file, ports, dir, tokenFile) {
   const cfg = parse(readFileSync(file, 'utf8'));
   cfg.listen = `127.0.0.1:${ports.bridge}`;
   cfg.dataDir = join(dir, 'bridge');
+  cfg.auth = { bearerTokenFile: tokenFile };
   return stringify(cfg);
 }
 
@@ -253,7 +263,10 @@ export async function startStack(options = {}) {
   };
 
   try {
-    writeFileSync(join(dir, 'alertmanager.yml'), alertmanagerConfig(ports));
+    // The bridge's token, as deploy/'s bridge-token service makes it for docker compose.
+    const tokenFile = join(dir, 'bridge-token');
+    writeFileSync(tokenFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+    writeFileSync(join(dir, 'alertmanager.yml'), alertmanagerConfig(ports, tokenFile));
     writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(ports, options.scrapeInterval));
 
     const bridgeEnv = {};
@@ -264,7 +277,12 @@ export async function startStack(options = {}) {
     }
     writeFileSync(
       join(dir, 'bridge.yml'),
-      bridgeConfig(options.bridgeConfig ?? join(DEPLOY, 'bridge', 'bridge.yml'), ports, dir),
+      bridgeConfig(
+        options.bridgeConfig ?? join(DEPLOY, 'bridge', 'bridge.yml'),
+        ports,
+        dir,
+        tokenFile,
+      ),
     );
     const bridge = run(
       'bridge',

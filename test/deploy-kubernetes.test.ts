@@ -164,6 +164,85 @@ describe('deploy/docker-compose.yml', () => {
   });
 });
 
+describe('bridge credentials (issue #13)', () => {
+  interface Hook {
+    url: string;
+    http_config?: { authorization?: { type?: string; credentials_file?: string } };
+  }
+  const alertmanager = parse(read('alertmanager/alertmanager.yml')) as {
+    receivers: { name: string; webhook_configs?: Hook[] }[];
+  };
+  const bridge = parse(read('bridge/bridge.yml')) as { auth?: { bearerTokenFile?: string } };
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, { volumes?: string[]; depends_on?: Record<string, unknown> }>;
+  };
+  /** The named volume a service mounts at `path`. */
+  const volumeAt = (service: string, path: string) =>
+    compose.services[service]!.volumes?.map((v) => v.split(':')).find((v) => v[1] === path)?.[0];
+
+  it('alertmanager sends a bearer token from a file to the bridge, which requires it', () => {
+    for (const r of alertmanager.receivers) {
+      for (const hook of r.webhook_configs ?? []) {
+        expect(hook.http_config?.authorization).toEqual({
+          type: 'Bearer',
+          credentials_file: '/etc/alertmanager/secrets/bridge-token',
+        });
+      }
+    }
+    expect(bridge.auth).toEqual({ bearerTokenFile: '/run/secrets/bizmon/bridge-token' });
+  });
+
+  it('docker compose mounts one secret volume at both paths, written before the bridge starts', () => {
+    const forAlertmanager = volumeAt('alertmanager', '/etc/alertmanager/secrets');
+    const forBridge = volumeAt('bridge', '/run/secrets/bizmon');
+    expect(forAlertmanager).toBe('bridge-secrets');
+    expect(forBridge).toBe('bridge-secrets');
+    expect(volumeAt('bridge-token', '/secrets')).toBe('bridge-secrets');
+    expect(compose.services.bridge!.depends_on).toEqual({
+      'bridge-token': { condition: 'service_completed_successfully' },
+    });
+  });
+
+  it('Kubernetes: the bridge reads the token Secret as a file, AlertmanagerConfig sends it', () => {
+    interface K8sDoc {
+      kind: string;
+      data?: Record<string, string>;
+      spec: {
+        strategy?: unknown;
+        ports: { name: string }[];
+        template: {
+          spec: {
+            volumes: { name: string; secret?: { secretName: string } }[];
+            containers: { volumeMounts: { name: string; mountPath: string }[] }[];
+          };
+        };
+        receivers: {
+          webhookConfigs: { url: string; httpConfig: { authorization: unknown } }[];
+        }[];
+      };
+    }
+    const docs = parseAllDocuments(read('kubernetes/alert-bridge.yaml')).map(
+      (d) => d.toJS() as K8sDoc,
+    );
+    const byKind = Object.fromEntries(docs.map((d) => [d.kind, d]));
+    const cfg = parse(byKind.ConfigMap!.data!['bridge.yml']!) as {
+      auth: { bearerTokenFile: string };
+    };
+    const pod = byKind.Deployment!.spec.template.spec;
+    const tokenVolume = pod.volumes.find((v) => v.secret)!;
+    const mount = pod.containers[0]!.volumeMounts.find((m) => m.name === tokenVolume.name)!;
+    expect(cfg.auth.bearerTokenFile).toBe(`${mount.mountPath}/token`);
+    expect(byKind.Deployment!.spec.strategy).toEqual({ type: 'Recreate' });
+    const hook = byKind.AlertmanagerConfig!.spec.receivers[0]!.webhookConfigs[0]!;
+    expect(hook.httpConfig.authorization).toEqual({
+      type: 'Bearer',
+      credentials: { name: tokenVolume.secret!.secretName, key: 'token' },
+    });
+    expect(hook.url).toBe('http://bizmon-alert-bridge.monitoring.svc:9095/alerts');
+    expect(byKind.Service!.spec.ports[0].name).toBe('http');
+  });
+});
+
 describe('deploy/otel-collector', () => {
   it('receives OTLP and remote-writes to Prometheus', () => {
     const config = parse(read('otel-collector/config.yaml')) as {

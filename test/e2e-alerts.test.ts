@@ -364,6 +364,19 @@ const alive = (pid: number) => {
     expect(dingtalk.rejections).toEqual([]);
   }, 320_000);
 
+  test('Alertmanager reached the bridge with its token; a post without it is refused', async () => {
+    const metrics = await (await fetch(`${stack.urls.bridge}/metrics`)).text();
+    // Every webhook Alertmanager sent was accepted (it carries deploy/'s credentials_file token).
+    expect(metrics).toMatch(/bizmon_bridge_requests_total\{code="200"\} [1-9]/);
+    expect(metrics).not.toMatch(/bizmon_bridge_requests_total\{code="401"\}/);
+    const forged = await fetch(`${stack.urls.bridge}/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(forged.status).toBe(401);
+  });
+
   test('Ctrl-C stops every part of the stack', async () => {
     proc!.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -1,5 +1,6 @@
 import { DeliveryError, type Channel } from './channels/channel';
 import type { DeliveryOptions } from './config';
+import { PriorityQueue } from './priority-queue';
 import type { RateLimiter } from './rate-limit';
 import type { Redactor } from './redact';
 import type { Logger, Notification } from './types';
@@ -39,12 +40,25 @@ export interface DispatcherOptions<M> {
   hooks?: DispatcherHooks<M>;
   /** Jitter source, for tests. */
   random?: () => number;
+  /**
+   * Delivery order: lower numbers first (the bridge passes the severity rank, critical 0);
+   * arrival order within one level. Without it, everything is delivered in arrival order.
+   */
+  priority?: (n: Notification) => number;
+  /**
+   * Rate-limit tokens only priority 0 may spend: lower priorities wait while fewer than
+   * `cost + reserve` tokens are left, so a critical alert never waits for a window full of
+   * warnings. Default 0.
+   */
+  reserve?: number;
 }
 
 /** Most notifications merged into one message, whatever their size. */
 const MAX_MERGE = 200;
 
 interface Pending<M> extends QueuedItem<M> {
+  /** From the `priority` option, computed once. */
+  priority: number;
   resolve(r: DeliveryResult): void;
 }
 
@@ -73,10 +87,13 @@ export function mergeNotifications(ns: Notification[]): Notification {
 /**
  * Delivers one channel's notifications in order, one message at a time: waits for the robot's
  * rate limit, retries with backoff, and merges queued notifications into one message when the
- * limit would otherwise hold them back (never dropping any).
+ * limit would otherwise hold them back (never dropping any itself: only {@link remove} takes a
+ * queued one out). With a `priority`, the most urgent queued notification goes next.
  */
 export class Dispatcher<M = undefined> {
-  private readonly queue: Pending<M>[] = [];
+  private readonly queue = new PriorityQueue<Pending<M>>();
+  /** Wakes a wait for rate-limit tokens when something new is queued (it may outrank the head). */
+  private readonly arrivals = new Set<() => void>();
   private running = false;
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
@@ -108,13 +125,38 @@ export class Dispatcher<M = undefined> {
       });
     }
     return new Promise((resolve) => {
-      this.queue.push({ notification, meta, resolve });
+      const priority = this.opts.priority?.(notification) ?? 0;
+      this.queue.push({ notification, meta, priority, resolve }, priority);
+      for (const w of this.arrivals) w();
       if (!this.running) {
         this.running = true;
         this.idle = new Promise((r) => (this.markIdle = r));
         void this.run();
       }
     });
+  }
+
+  /**
+   * Takes a queued (not in-flight) notification out, resolving it as not delivered with
+   * `error: 'shed'`; false when it is not queued (in flight, or already delivered).
+   */
+  remove(meta: M): boolean {
+    const p = this.queue.remove((q) => q.meta === meta);
+    if (!p) return false;
+    p.resolve({ channel: this.channel.name, ok: false, attempts: 0, merged: 0, error: 'shed' });
+    return true;
+  }
+
+  /** The most urgent priority in a batch. */
+  private static priorityOf<M>(batch: Pending<M>[]): number {
+    let p = Infinity;
+    for (const item of batch) p = Math.min(p, item.priority);
+    return p;
+  }
+
+  /** Tokens a message of this priority needs left in the window before it may be sent. */
+  private tokensNeeded(priority: number): number {
+    return this.cost + (priority > 0 ? (this.opts.reserve ?? 0) : 0);
   }
 
   /** Resolves when nothing is queued or in flight. */
@@ -133,15 +175,18 @@ export class Dispatcher<M = undefined> {
     this.channel.close?.();
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps `ms`, cut short by close() and, when `onArrival`, by a newly queued notification. */
+  private sleep(ms: number, onArrival = false): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.wake.delete(done);
+        this.arrivals.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.wake.add(done);
+      if (onArrival) this.arrivals.add(done);
     });
   }
 
@@ -149,13 +194,18 @@ export class Dispatcher<M = undefined> {
     return this.channel.requestsPerMessage;
   }
 
-  /** Waits until the limiter has tokens for one message; false if closed meanwhile. */
-  private async waitForTokens(): Promise<boolean> {
+  /**
+   * Waits until the limiter has tokens for one message of `priority` (by default: of whatever
+   * is first in the queue, re-checked when something new arrives); false if closed meanwhile.
+   */
+  private async waitForTokens(priority?: number): Promise<boolean> {
     const limiter = this.opts.limiter;
     while (!this.closed && limiter) {
-      const ms = limiter.waitMs(this.cost);
+      if (priority === undefined && this.queue.length === 0) break; // all shed meanwhile
+      const p = priority ?? this.queue.peekPriority();
+      const ms = limiter.waitMs(this.tokensNeeded(p));
       if (ms <= 0) break;
-      await this.sleep(ms);
+      await this.sleep(ms, priority === undefined);
     }
     return !this.closed;
   }
@@ -166,11 +216,13 @@ export class Dispatcher<M = undefined> {
    */
   private extend(batch: Pending<M>[], retrying: boolean): void {
     const limiter = this.opts.limiter;
-    const lastToken = limiter !== undefined && limiter.available() < 2 * this.cost;
+    const priority = Dispatcher.priorityOf(batch);
+    const lastToken =
+      limiter !== undefined && limiter.available() < this.tokensNeeded(priority) + this.cost;
     if (!retrying && !lastToken) return;
     const { maxBytes } = this.channel;
     while (this.queue.length && batch.length < MAX_MERGE) {
-      const candidate = [...batch, this.queue[0]!].map((p) => p.notification);
+      const candidate = [...batch, this.queue.peek()!].map((p) => p.notification);
       if (Number.isFinite(maxBytes) && this.channel.size(mergeNotifications(candidate)) > maxBytes)
         break;
       batch.push(this.queue.shift()!);
@@ -182,11 +234,15 @@ export class Dispatcher<M = undefined> {
     const name = this.channel.name;
     try {
       while (this.queue.length && !this.closed) {
-        const batch = [this.queue.shift()!];
+        // Tokens first, then the batch: whatever is most urgent once the window allows it.
+        if (!(await this.waitForTokens())) break;
+        const first = this.queue.shift();
+        if (!first) continue; // shed while we waited
+        const batch = [first];
         let result: DeliveryResult | undefined;
         let attempts = 0;
         while (!result) {
-          if (!(await this.waitForTokens())) break;
+          if (attempts > 0 && !(await this.waitForTokens(Dispatcher.priorityOf(batch)))) break;
           this.extend(batch, attempts > 0);
           // Counted at once; sent once recorded, so a crash cannot forget a send.
           await this.opts.limiter?.take(this.cost);
@@ -238,7 +294,7 @@ export class Dispatcher<M = undefined> {
         for (const p of batch) p.resolve(result);
       }
       if (this.closed) {
-        for (const p of this.queue.splice(0)) {
+        for (const p of this.queue.drain()) {
           p.resolve({ channel: name, ok: false, attempts: 0, merged: 0, error: 'closed' });
         }
       }

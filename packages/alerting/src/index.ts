@@ -52,11 +52,16 @@ export {
   loadBridgeConfig,
   routeAlert,
   bridgeConfigSchema,
+  limitsSchema,
+  type BridgeAuth,
+  type BridgeLimits,
   type BridgeConfig,
   type BridgeConfigInput,
   type Route,
 } from './bridge/config';
 export { Bridge, MAX_BODY_BYTES } from './bridge/server';
+export { DataDirLockedError, type LockHolder } from './bridge/lock';
+export { severityRank } from './bridge/severity';
 export {
   alertmanagerPayloadSchema,
   fromAlertmanager,

@@ -16,7 +16,7 @@ export interface Markup {
   link(label: string, url: URL): string;
   /** The links line of ours; each link already made by {@link Markup.link}. */
   links(links: string[]): string;
-  /** A remark of ours (the "left out by Alertmanager" line). */
+  /** A remark of ours (the "more alerts were left out" line). */
   note(content: string): string;
   /** One alert's section: our heading over its fields. */
   section(heading: string, fields: string[]): string;

@@ -28,9 +28,12 @@ export class Redactor {
     this.secrets = [...all].sort((a, b) => b.length - a.length);
   }
 
-  /** Collects the secrets of channel configs: URL tokens, robot secrets, SMTP passwords. */
-  static forChannels(channels: Iterable<ChannelConfig>): Redactor {
-    const secrets: string[] = [];
+  /**
+   * Collects the secrets of channel configs (URL tokens, robot secrets, SMTP passwords), plus
+   * `extra` ones (the bridge's webhook credentials).
+   */
+  static forChannels(channels: Iterable<ChannelConfig>, extra: Iterable<string> = []): Redactor {
+    const secrets: string[] = [...extra];
     for (const c of channels) {
       if (c.type === 'email') {
         if (c.smtp.auth) secrets.push(c.smtp.auth.pass);

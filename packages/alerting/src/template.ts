@@ -55,7 +55,7 @@ const TEXT = {
     >,
     many: (n: number, firing: number, resolved: number) =>
       `${n} alerts (${firing} firing, ${resolved} resolved)`,
-    truncated: (n: number) => `${n} more alerts were left out by Alertmanager.`,
+    truncated: (n: number) => `${n} more alerts were left out of this notification.`,
   },
 };
 

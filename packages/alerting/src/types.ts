@@ -30,7 +30,7 @@ export interface Notification {
   /** The system that raised the alerts (`source` of the manager, or "alertmanager"). */
   source: string;
   alerts: AlertItem[];
-  /** Alerts Alertmanager left out of its payload (`truncatedAlerts`); mentioned in the message. */
+  /** Alerts left out of the payload (Alertmanager's `truncatedAlerts`, plus those past the bridge's `maxAlertsPerPost`); mentioned in the message. */
   truncatedAlerts: number;
 }
 

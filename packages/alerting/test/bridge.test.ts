@@ -312,6 +312,7 @@ test('the example config is valid', () => {
     'FEISHU_SECRET',
     'SMTP_PASS',
     'WEBHOOK_SECRET',
+    'BIZMON_BRIDGE_TOKEN',
   ];
   const cfg = loadBridgeConfig(
     path.join(__dirname, '..', 'examples', 'bridge.yml'),

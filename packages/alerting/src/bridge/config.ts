@@ -22,9 +22,87 @@ const listenSchema = z
   .regex(/^(\[[^\]]+\]|[^:]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9095')
   .default('127.0.0.1:9095');
 
+/**
+ * Credentials Alertmanager must send on `POST /alerts` (its receiver's `http_config`). Either or
+ * both; a request passes with any one of them. Compared in constant time.
+ */
+const secret = z.string().min(16, 'at least 16 characters');
+const authSchema = z
+  .object({
+    /** `Authorization: Bearer <token>` (scheme case-insensitive). */
+    bearerToken: secret.optional(),
+    /** …or a file holding the token (a Kubernetes or Docker secret); surrounding whitespace is ignored. */
+    bearerTokenFile: z.string().min(1).optional(),
+    /** `Authorization: Basic …`. */
+    basicAuth: z
+      .object({
+        username: z.string().min(1),
+        password: secret.optional(),
+        passwordFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((b) => (b.password === undefined) !== (b.passwordFile === undefined), {
+        message: 'set password or passwordFile',
+      })
+      .optional(),
+  })
+  .strict()
+  .refine((a) => !(a.bearerToken !== undefined && a.bearerTokenFile !== undefined), {
+    message: 'set bearerToken or bearerTokenFile, not both',
+  })
+  .refine(
+    (a) =>
+      a.bearerToken !== undefined || a.bearerTokenFile !== undefined || a.basicAuth !== undefined,
+    { message: 'set bearerToken (or bearerTokenFile), basicAuth or both' },
+  );
+
+const MiB = 1024 * 1024;
+
+/**
+ * Bounds on what the bridge holds, so a flood cannot delay real pages or exhaust memory and
+ * disk. Defaults here are the documented ones (README "Limits and priority").
+ */
+export const limitsSchema = z
+  .object({
+    /** Largest `POST /alerts` body; larger gets 413. */
+    maxBodyBytes: z.number().int().positive().default(MiB),
+    /**
+     * Most alerts kept from one post (most severe first); the rest are counted in the message's
+     * "N more alerts were left out", as Alertmanager's own `max_alerts` does.
+     */
+    maxAlertsPerPost: z.number().int().positive().default(1000),
+    /** Longest annotation value; longer ones are cut, ending with a "…truncated" marker. */
+    maxAnnotationBytes: z.number().int().min(256).default(4096),
+    /**
+     * Largest alert (labels, annotations, URLs as stored). Past it, its longest values are cut
+     * and, if that is not enough, its extra labels and annotations are left out (and counted).
+     */
+    maxAlertBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .default(16 * 1024),
+    /** Most the outbox may hold on disk (and so in memory); past it the lowest severity is shed. */
+    maxOutboxBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(64 * MiB),
+    /** Most notifications the outbox may hold; past it the lowest severity is shed. */
+    maxOutboxEntries: z.number().int().positive().default(10_000),
+    /** Webhook bodies read at once; further posts wait their turn (bounds memory). */
+    maxConcurrentPosts: z.number().int().positive().default(16),
+  })
+  .strict();
+
 export const bridgeConfigSchema = z
   .object({
     listen: listenSchema,
+    /** Credentials required on POST /alerts; required unless listening on loopback or `insecure`. */
+    auth: authSchema.optional(),
+    /** Allows listening on a non-loopback address without `auth`. */
+    insecure: z.boolean().default(false),
+    limits: limitsSchema.default(limitsSchema.parse({})),
     dataDir: z.string().min(1).default('./data/bridge'),
     language: z.enum(['zh', 'en']).default('zh'),
     timeZone: z.string().refine(isTimeZone, 'unknown time zone').optional(),
@@ -46,6 +124,16 @@ export const bridgeConfigSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    if (!cfg.auth && !cfg.insecure && !isLoopback(parseListen(cfg.listen).host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message:
+          `listen ${cfg.listen} is reachable from other hosts, so anyone there could post alerts: ` +
+          'set auth (bearerToken and/or basicAuth, sent by Alertmanager in http_config), or ' +
+          'insecure: true to run without',
+      });
+    }
     cfg.routes.forEach((r, i) => {
       r.channels.forEach((c, j) => {
         if (!(c in cfg.channels)) {
@@ -71,6 +159,8 @@ export const bridgeConfigSchema = z
   });
 
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
+export type BridgeAuth = z.output<typeof authSchema>;
+export type BridgeLimits = z.output<typeof limitsSchema>;
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
 export type Route = BridgeConfig['routes'][number];
 
@@ -115,7 +205,38 @@ export function loadBridgeConfig(file: string, env: NodeJS.ProcessEnv = process.
   const parsed = bridgeConfigSchema.safeParse(expanded);
   if (!parsed.success) throw new Error(`config ${file}: ${formatIssues(parsed.error)}`);
   const cfg = parsed.data;
-  return { ...cfg, dataDir: path.resolve(path.dirname(path.resolve(file)), cfg.dataDir) };
+  const dir = path.dirname(path.resolve(file));
+  return {
+    ...cfg,
+    auth: cfg.auth && readAuthFiles(cfg.auth, dir, file),
+    dataDir: path.resolve(dir, cfg.dataDir),
+  };
+}
+
+/** Fills `bearerToken` / `basicAuth.password` from their files (relative to the config file). */
+function readAuthFiles(auth: BridgeAuth, dir: string, configFile: string): BridgeAuth {
+  const read = (field: string, f: string): string => {
+    let value: string;
+    try {
+      value = readFileSync(path.resolve(dir, f), 'utf8').trim();
+    } catch (err) {
+      throw new Error(
+        `config ${configFile}: ${field}: cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    if (value.length < 16)
+      throw new Error(`config ${configFile}: ${field}: ${f} holds fewer than 16 characters`);
+    return value;
+  };
+  const out: BridgeAuth = { ...auth };
+  if (auth.bearerTokenFile) out.bearerToken = read('auth.bearerTokenFile', auth.bearerTokenFile);
+  if (auth.basicAuth?.passwordFile) {
+    out.basicAuth = {
+      ...auth.basicAuth,
+      password: read('auth.basicAuth.passwordFile', auth.basicAuth.passwordFile),
+    };
+  }
+  return out;
 }
 
 /** Splits `host:port` (IPv6 in brackets). */
@@ -124,15 +245,30 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
 
+/** Whether a listen host only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Compiled route patterns; keys come from the config only, so the map stays small. */
+const compiled = new Map<string, RegExp>();
+
+function anchored(pattern: string): RegExp {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(`^(?:${pattern})$`);
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+
 /** Channels for an alert's labels: first matching route wins unless it says `continue`; none → the last route. */
 export function routeAlert(routes: Route[], labels: Record<string, string>): string[] {
   const out = new Set<string>();
   let matched = false;
   for (const r of routes) {
     const eq = Object.entries(r.match).every(([k, v]) => (labels[k] ?? '') === v);
-    const re = Object.entries(r.matchRe).every(([k, v]) =>
-      new RegExp(`^(?:${v})$`).test(labels[k] ?? ''),
-    );
+    const re = Object.entries(r.matchRe).every(([k, v]) => anchored(v).test(labels[k] ?? ''));
     if (!eq || !re) continue;
     matched = true;
     r.channels.forEach((c) => out.add(c));

@@ -10,8 +10,15 @@ export class BridgeMetrics {
   readonly messages: Counter<'channel'>;
   readonly latency: Histogram<'channel'>;
   readonly requests: Counter<'code'>;
+  readonly shed: Counter<'channel' | 'severity'>;
+  readonly truncated: Counter;
 
-  constructor(channels: string[], outboxDepth: () => number) {
+  constructor(
+    channels: string[],
+    outboxDepth: () => number,
+    outboxBytes: () => number,
+    severities: readonly string[],
+  ) {
     const registers = [this.registry];
     this.received = new Counter({
       name: 'bizmon_bridge_notifications_received_total',
@@ -56,6 +63,25 @@ export class BridgeMetrics {
       labelNames: ['code'],
       registers,
     });
+    this.shed = new Counter({
+      name: 'bizmon_bridge_notifications_shed_total',
+      help: 'Notifications dropped from a full outbox to make room for a more severe one, per channel and severity (critical, warning, info).',
+      labelNames: ['channel', 'severity'],
+      registers,
+    });
+    this.truncated = new Counter({
+      name: 'bizmon_bridge_alerts_truncated_total',
+      help: 'Alerts accepted with values cut or labels left out to fit limits.maxAnnotationBytes / maxAlertBytes.',
+      registers,
+    });
+    new Gauge({
+      name: 'bizmon_bridge_outbox_bytes',
+      help: 'Bytes of the notifications in the outbox (bounded by limits.maxOutboxBytes).',
+      registers,
+      collect() {
+        this.set(outboxBytes());
+      },
+    });
     new Gauge({
       name: 'bizmon_bridge_outbox_depth',
       help: 'Notifications in the outbox waiting for delivery.',
@@ -67,6 +93,7 @@ export class BridgeMetrics {
     for (const channel of channels) {
       for (const c of [this.received, this.sent, this.failed, this.retried, this.messages])
         c.inc({ channel }, 0);
+      for (const severity of severities) this.shed.inc({ channel, severity }, 0);
     }
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger, Notification } from '../types';
+import { notificationRank } from './severity';
 
 /** One notification for one channel, as stored on disk. */
 export interface OutboxEntry {
@@ -11,6 +12,23 @@ export interface OutboxEntry {
   createdAt: number;
   notification: Notification;
 }
+
+/** Entries serialized and accounted for, ready to be written. */
+export interface PreparedWrite {
+  entries: OutboxEntry[];
+  data: string[];
+  bytes: number;
+}
+
+interface Indexed {
+  entry: OutboxEntry;
+  bytes: number;
+  /** Severity rank of the notification (0 critical). */
+  rank: number;
+}
+
+/** Larger entry files are moved to failed/ unread (this bridge writes far less; see limits). */
+const MAX_ENTRY_FILE_BYTES = 32 * 1024 * 1024;
 
 const ENTRY = /^\d{15}-[0-9a-z-]+\.json$/;
 
@@ -26,7 +44,9 @@ export class Outbox {
   private readonly doneDir: string;
   private readonly failedDir: string;
   private seq = 0;
-  private count = 0;
+  /** Every entry written (or being written) and not yet delivered, failed or shed. */
+  private readonly index = new Map<string, Indexed>();
+  private totalBytes = 0;
 
   constructor(
     dataDir: string,
@@ -39,7 +59,37 @@ export class Outbox {
 
   /** Entries written and not yet delivered or failed. */
   get depth(): number {
-    return this.count;
+    return this.index.size;
+  }
+
+  /** Bytes of the entries in {@link depth}, as written on disk. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  private add(entry: OutboxEntry, bytes: number): void {
+    this.index.set(entry.id, { entry, bytes, rank: notificationRank(entry.notification) });
+    this.totalBytes += bytes;
+  }
+
+  /** Stops accounting for entries (delivered, failed or shed); their files are handled by the caller. */
+  forget(ids: string[]): void {
+    for (const id of ids) {
+      const e = this.index.get(id);
+      if (!e) continue;
+      this.index.delete(id);
+      this.totalBytes -= e.bytes;
+    }
+  }
+
+  /**
+   * Entries that may be shed to make room for a notification of severity rank `rank`: those of a
+   * strictly lower severity, lowest severity first and oldest first within one severity.
+   */
+  sheddable(rank: number): Array<{ entry: OutboxEntry; bytes: number; rank: number }> {
+    return [...this.index.values()]
+      .filter((e) => e.rank > rank)
+      .sort((a, b) => b.rank - a.rank || a.entry.createdAt - b.entry.createdAt);
   }
 
   private newId(now: number): string {
@@ -47,8 +97,14 @@ export class Outbox {
     return `${String(now).padStart(15, '0')}-${String(this.seq).padStart(6, '0')}-${randomBytes(4).toString('hex')}`;
   }
 
-  /** Creates the folders, finishes any interrupted completion, and returns pending entries oldest first. */
-  async recover(): Promise<OutboxEntry[]> {
+  /**
+   * Creates the folders, finishes any interrupted completion, and returns pending entries oldest
+   * first. `bound` may return a smaller notification for an entry (written under larger
+   * limits); the entry is then rewritten with it, so memory and disk stay within the limits.
+   */
+  async recover(
+    bound: (n: Notification) => Notification | undefined = () => undefined,
+  ): Promise<OutboxEntry[]> {
     for (const d of [this.pendingDir, this.doneDir, this.failedDir])
       await fs.mkdir(d, { recursive: true });
     for (const f of await fs.readdir(this.doneDir)) {
@@ -75,7 +131,18 @@ export class Outbox {
       }
       if (!ENTRY.test(f)) continue;
       try {
-        entries.push(JSON.parse(await fs.readFile(file, 'utf8')) as OutboxEntry);
+        // No version writes entries this large; reading one whole could exhaust memory.
+        const { size } = await fs.stat(file);
+        if (size > MAX_ENTRY_FILE_BYTES) throw new Error(`${size} bytes`);
+        const entry = JSON.parse(await fs.readFile(file, 'utf8')) as OutboxEntry;
+        const smaller = bound(entry.notification);
+        if (smaller) {
+          entry.notification = smaller;
+          const tmp = path.join(this.pendingDir, `.tmp-${entry.id}`);
+          await writeDurable(tmp, JSON.stringify(entry));
+          await fs.rename(tmp, file);
+        }
+        entries.push(entry);
       } catch (err) {
         this.log.error(
           `outbox: moving unreadable entry ${f} to failed/: ${(err as Error).message}`,
@@ -84,26 +151,48 @@ export class Outbox {
       }
     }
     await fsyncDir(this.pendingDir);
-    this.count = entries.length;
+    this.index.clear();
+    this.totalBytes = 0;
+    for (const e of entries) this.add(e, Buffer.byteLength(JSON.stringify(e), 'utf8'));
     return entries;
   }
 
-  /** Durably stores notifications; resolves only once they survive a crash. */
-  async write(
-    items: Array<{ channel: string; notification: Notification }>,
-  ): Promise<OutboxEntry[]> {
+  /** Serializes notifications into entries and measures them, without writing anything. */
+  prepare(items: Array<{ channel: string; notification: Notification }>): PreparedWrite {
     const now = Date.now();
     const entries = items.map((it) => ({ id: this.newId(now), createdAt: now, ...it }));
-    await Promise.all(
-      entries.map(async (e) => {
-        const tmp = path.join(this.pendingDir, `.tmp-${e.id}`);
-        await writeDurable(tmp, JSON.stringify(e));
-        await fs.rename(tmp, path.join(this.pendingDir, `${e.id}.json`));
-      }),
-    );
-    await fsyncDir(this.pendingDir);
-    this.count += entries.length;
+    const data = entries.map((e) => JSON.stringify(e));
+    return { entries, data, bytes: data.reduce((s, d) => s + Buffer.byteLength(d, 'utf8'), 0) };
+  }
+
+  /**
+   * Durably stores prepared entries; resolves only once they survive a crash. They count
+   * towards {@link bytes} and {@link depth} from the call on, so concurrent posts cannot
+   * overshoot the bounds together.
+   */
+  async write(prepared: PreparedWrite): Promise<OutboxEntry[]> {
+    const { entries, data } = prepared;
+    entries.forEach((e, i) => this.add(e, Buffer.byteLength(data[i]!, 'utf8')));
+    try {
+      await Promise.all(
+        entries.map(async (e, i) => {
+          const tmp = path.join(this.pendingDir, `.tmp-${e.id}`);
+          await writeDurable(tmp, data[i]!);
+          await fs.rename(tmp, path.join(this.pendingDir, `${e.id}.json`));
+        }),
+      );
+      await fsyncDir(this.pendingDir);
+    } catch (err) {
+      this.forget(entries.map((e) => e.id));
+      await this.unlinkEntries(entries.map((e) => e.id)).catch(() => undefined);
+      throw err;
+    }
     return entries;
+  }
+
+  /** Deletes shed entries (already {@link forget forgotten}) from disk. */
+  async discard(ids: string[]): Promise<void> {
+    await this.unlinkEntries(ids);
   }
 
   /** Marks entries delivered (removes them), atomically for a group. */
@@ -119,7 +208,7 @@ export class Outbox {
       await this.unlinkEntries(ids);
       await fs.rm(marker, { force: true });
     }
-    this.count -= ids.length;
+    this.forget(ids);
   }
 
   /** Moves entries that can never be delivered to `failed/`. */
@@ -131,7 +220,7 @@ export class Outbox {
     }
     await fsyncDir(this.failedDir);
     await fsyncDir(this.pendingDir);
-    this.count -= ids.length;
+    this.forget(ids);
   }
 
   private async unlinkEntries(ids: string[]): Promise<void> {

@@ -1,51 +1,85 @@
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Channel } from '../channels/channel';
 import { createChannel } from '../channels';
 import { formatIssues } from '../config';
 import { Dispatcher } from '../dispatcher';
 import { RateLimiters } from '../rate-limit';
+import { truncateUtf8 } from '../template';
 import { Redactor, stderrLogger } from '../redact';
 import type { Logger, Notification } from '../types';
-import { parseListen, routeAlert, type BridgeConfig } from './config';
+import { WebhookAuth } from './auth';
+import { boundAlert, boundStored } from './bound';
+import { limitsSchema, parseListen, routeAlert, type BridgeConfig } from './config';
+import { HttpError, pathOf, readBody, sendJson } from './http';
+import { DataDirLock } from './lock';
 import { BridgeMetrics } from './metrics';
 import { Outbox, type OutboxEntry } from './outbox';
 import { RateLimitFile } from './rate-limit-file';
 import { alertmanagerPayloadSchema, fromAlertmanager, type AlertmanagerPayload } from './payload';
+import { notificationRank, SEVERITY_RANKS, severityRank } from './severity';
+import { Semaphore } from './semaphore';
+import { ThrottledLog } from './throttled-log';
 
-/** Largest accepted webhook body. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest accepted webhook body by default (`limits.maxBodyBytes`). */
+export const MAX_BODY_BYTES = limitsSchema.parse({}).maxBodyBytes;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+/** Slow clients: a request must be complete within this time (Node answers 408 otherwise). */
+const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Longest error message in an answer or a log line. */
+const MAX_ERROR_BYTES = 1024;
+/** Sockets held at once; posts waiting for a body slot hold one each. */
+const MAX_CONNECTIONS = 1024;
+
+/**
+ * Rate-limit tokens kept for critical alerts: a tenth of a robot's window (2 of DingTalk's 20 a
+ * minute), none for limits under 10 messages.
+ */
+function criticalReserve(messages: number | undefined): number {
+  return messages !== undefined && messages >= 10 ? Math.ceil(messages / 10) : 0;
 }
 
 /**
- * The Alertmanager webhook bridge: accepts payloads into the durable outbox, then delivers each
- * notification to its channels under their rate limits, retrying until delivered.
+ * The Alertmanager webhook bridge: accepts payloads into the durable, bounded outbox, then
+ * delivers each notification to its channels under their rate limits, most severe first,
+ * retrying until delivered.
  */
 export class Bridge {
   private readonly log: Logger;
   private readonly redactor: Redactor;
   private readonly outbox: Outbox;
+  private readonly lock: DataDirLock;
+  private readonly auth?: WebhookAuth;
   private readonly dispatchers = new Map<string, Dispatcher<OutboxEntry>>();
   private readonly metrics: BridgeMetrics;
+  private readonly throttled = new ThrottledLog();
   private server?: http.Server;
   private draining = false;
+  /** Bounds the bodies read at once (memory); further posts wait, their bytes left in the socket. */
+  private readonly bodySlots: Semaphore;
 
   constructor(
     private readonly config: BridgeConfig,
     logger: Logger = stderrLogger,
   ) {
-    this.redactor = Redactor.forChannels(Object.values(config.channels));
+    const authSecrets = [config.auth?.bearerToken, config.auth?.basicAuth?.password].filter(
+      (s): s is string => s !== undefined,
+    );
+    this.redactor = Redactor.forChannels(Object.values(config.channels), authSecrets);
     this.log = this.redactor.wrap(logger);
+    if (config.auth) this.auth = new WebhookAuth(config.auth);
     this.outbox = new Outbox(config.dataDir, this.log);
-    this.metrics = new BridgeMetrics(Object.keys(config.channels), () => this.outbox.depth);
+    this.lock = new DataDirLock(config.dataDir);
+    this.bodySlots = new Semaphore(config.limits.maxConcurrentPosts);
+    this.metrics = new BridgeMetrics(
+      Object.keys(config.channels),
+      () => this.outbox.depth,
+      () => this.outbox.bytes,
+      SEVERITY_RANKS,
+    );
     const limiters = new RateLimiters(Date.now, new RateLimitFile(config.dataDir, this.log));
     const render = { language: config.language, timeZone: config.timeZone };
     for (const [name, c] of Object.entries(config.channels)) {
@@ -61,6 +95,8 @@ export class Bridge {
           limiter: limiters.get(channel.rateKey, channel.rateLimit),
           redactor: this.redactor,
           log: this.log,
+          priority: notificationRank,
+          reserve: criticalReserve(channel.rateLimit?.messages),
           hooks: {
             onRetry: (ch) => this.metrics.retried.inc({ channel: ch }),
             onSettled: async (items, result) => {
@@ -91,12 +127,38 @@ export class Bridge {
     return this.metrics.registry;
   }
 
-  /** Resumes the outbox, then listens. Resolves with the bound address. */
+  /**
+   * Locks the data folder (one bridge per outbox), resumes the outbox, then listens. Resolves
+   * with the bound address; rejects with {@link DataDirLockedError} when another bridge holds it.
+   */
   async start(): Promise<{ host: string; port: number }> {
-    const pending = await this.outbox.recover();
+    mkdirSync(this.config.dataDir, { recursive: true });
+    this.lock.acquire();
+    try {
+      await this.resume();
+      return await this.listen();
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+  }
+
+  private async resume(): Promise<void> {
+    const { limits, language } = this.config;
+    const pending = await this.outbox.recover((n) => boundStored(n, limits, language));
     if (pending.length) this.log.info(`outbox: resuming ${pending.length} pending notification(s)`);
+    // An outbox written under larger limits (or by an older version) is brought within bounds.
+    const over = this.makeRoom(0, 0, -1, true) ?? [];
+    if (over.length) {
+      await this.outbox.discard(over.map((e) => e.id));
+      this.log.warn(
+        `outbox: over limits.maxOutboxBytes/maxOutboxEntries on start; shed ${over.length} notification(s), lowest severity first`,
+      );
+    }
+    const shed = new Set(over.map((e) => e.id));
     const orphans: string[] = [];
     for (const e of pending) {
+      if (shed.has(e.id)) continue;
       if (this.dispatchers.has(e.channel)) this.dispatch(e);
       else orphans.push(e.id);
     }
@@ -106,8 +168,24 @@ export class Bridge {
       );
       await this.outbox.markFailed(orphans);
     }
+  }
+
+  private async listen(): Promise<{ host: string; port: number }> {
     const { host, port } = parseListen(this.config.listen);
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch(() => res.destroy());
+    });
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.maxConnections = MAX_CONNECTIONS;
+    // CONNECT never reaches the request handler; without an answer Node just drops the socket.
+    server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => undefined);
+      socket.end(
+        'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST\r\n' +
+          'Content-Length: 0\r\nConnection: close\r\n\r\n',
+      );
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -135,6 +213,8 @@ export class Bridge {
     await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
     this.server?.closeAllConnections();
     await closed;
+    this.throttled.flush();
+    this.lock.release();
     this.log.info(`stopped; ${this.outbox.depth} notification(s) left in the outbox`);
   }
 
@@ -142,59 +222,108 @@ export class Bridge {
     void this.dispatchers.get(e.channel)!.enqueue(e.notification, e);
   }
 
+  /** Answers every request; never rejects for a request's sake (a bad one cannot stop the bridge). */
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://bridge');
+    const path = pathOf(req.url);
+    const isAlerts = path === '/alerts';
     try {
-      if (url.pathname === '/health' && req.method === 'GET') {
-        const status = this.draining ? 'draining' : 'ok';
-        return json(res, this.draining ? 503 : 200, { status, outboxDepth: this.outbox.depth });
-      }
-      if (url.pathname === '/metrics' && req.method === 'GET') {
+      if (path === '/health' || path === '/metrics') {
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          throw new HttpError(405, 'use GET', { allow: 'GET, HEAD' });
+        if (path === '/health') {
+          const status = this.draining ? 'draining' : 'ok';
+          return sendJson(res, this.draining ? 503 : 200, {
+            status,
+            outboxDepth: this.outbox.depth,
+          });
+        }
         const body = await this.metrics.registry.metrics();
         res
           .writeHead(200, { 'content-type': this.metrics.registry.contentType })
           .end(this.redactor.redact(body));
         return;
       }
-      if (url.pathname === '/alerts') {
-        if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-        const accepted = await this.accept(req);
-        this.metrics.requests.inc({ code: '200' });
-        return json(res, 200, { status: 'accepted', notifications: accepted });
-      }
-      throw new HttpError(404, 'not found');
+      if (!isAlerts) throw new HttpError(404, 'not found');
+      if (req.method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' });
+      const accepted = await this.accept(req);
+      this.metrics.requests.inc({ code: '200' });
+      return sendJson(res, 200, { status: 'accepted', notifications: accepted });
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
-      const message = this.redactor.redact(err instanceof Error ? err.message : String(err));
-      if (url.pathname === '/alerts') this.metrics.requests.inc({ code: String(status) });
-      if (status === 500) this.log.error(`POST /alerts failed: ${message}`);
-      else if (url.pathname === '/alerts')
-        this.log.warn(`POST /alerts rejected (${status}): ${message}`);
-      if (status === 413) res.setHeader('connection', 'close');
-      json(res, status, { status: 'error', error: message });
+      // Bounded: a payload with thousands of bad fields would otherwise echo them all.
+      const message = this.redactor.redact(
+        truncateUtf8(err instanceof Error ? err.message : String(err), MAX_ERROR_BYTES, 'en'),
+      );
+      if (isAlerts) {
+        this.metrics.requests.inc({ code: String(status) });
+        // Rate-limited: whoever can reach the port must not be able to flood the log.
+        const level = status === 500 ? 'error' : 'warn';
+        this.throttled.note(`alerts-${status}`, 1, (n) =>
+          this.log[level](
+            `POST /alerts ${status === 500 ? 'failed' : `rejected (${status})`}: ${message}` +
+              (n > 1 ? ` (and ${n - 1} more like it in the last minute)` : ''),
+          ),
+        );
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const headers = err instanceof HttpError ? { ...err.headers } : {};
+      // A body we did not read (refused before reading it): close rather than read it all to
+      // keep the connection, so a client cannot hold the socket by sending slowly.
+      if (!req.complete) headers.connection = 'close';
+      sendJson(res, status, { status: 'error', error: message }, headers);
     }
   }
 
-  /** Validates, routes and durably stores a payload; returns the number of notifications stored. */
+  /** Checks, validates, bounds, routes and durably stores a payload; returns the number of notifications stored. */
   private async accept(req: http.IncomingMessage): Promise<number> {
-    if (this.draining) throw new HttpError(503, 'shutting down');
-    const raw = await readBody(req);
-    let body: unknown;
+    if (this.draining) throw new HttpError(503, 'shutting down', { 'retry-after': '5' });
+    if (this.auth && !this.auth.check(req.headers.authorization)) {
+      throw new HttpError(401, 'missing or wrong credentials', {
+        'www-authenticate': this.auth.challenge,
+      });
+    }
+    const { limits } = this.config;
+    await this.bodySlots.acquire();
     try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'body is not JSON');
+      const raw = await readBody(req, limits.maxBodyBytes);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new HttpError(400, 'body is not JSON');
+      }
+      const parsed = alertmanagerPayloadSchema.safeParse(body);
+      if (!parsed.success) {
+        throw new HttpError(
+          400,
+          `not an Alertmanager webhook payload (version 4): ${formatIssues(parsed.error)}`,
+        );
+      }
+      const items = this.notifications(parsed.data);
+      if (!items.length) return 0;
+      return await this.store(items);
+    } finally {
+      this.bodySlots.release();
     }
-    const parsed = alertmanagerPayloadSchema.safeParse(body);
-    if (!parsed.success) {
-      throw new HttpError(
-        400,
-        `not an Alertmanager webhook payload (version 4): ${formatIssues(parsed.error)}`,
-      );
+  }
+
+  /** Writes notifications into the outbox, shedding less severe ones if it is full. */
+  private async store(
+    items: Array<{ channel: string; notification: Notification }>,
+  ): Promise<number> {
+    const prepared = this.outbox.prepare(items);
+    const rank = Math.min(...items.map((i) => notificationRank(i.notification)));
+    const shed = this.makeRoom(prepared.bytes, prepared.entries.length, rank);
+    if (shed === undefined) {
+      throw new HttpError(503, 'outbox full of notifications at least as severe', {
+        'retry-after': '30',
+      });
     }
-    const items = this.notifications(parsed.data);
-    if (!items.length) return 0;
-    const entries = await this.outbox.write(items);
+    if (shed.length) await this.outbox.discard(shed.map((e) => e.id));
+    const entries = await this.outbox.write(prepared);
     for (const e of entries) {
       this.metrics.received.inc({ channel: e.channel });
       this.dispatch(e);
@@ -202,44 +331,76 @@ export class Bridge {
     return entries.length;
   }
 
-  /** One notification per target channel, holding the payload's alerts routed there. */
+  /**
+   * Makes room for `bytes` in `count` new entries by shedding queued entries of a severity
+   * below `rank`, lowest first and oldest first. Returns what was shed (already removed from
+   * the queues and the accounting; the caller deletes the files), or undefined if that cannot
+   * make room (nothing is shed then, unless entries being sent made the estimate wrong).
+   * `startup`: nothing is queued yet, so every entry may go.
+   */
+  private makeRoom(
+    bytes: number,
+    count: number,
+    rank: number,
+    startup = false,
+  ): OutboxEntry[] | undefined {
+    const { maxOutboxBytes, maxOutboxEntries } = this.config.limits;
+    let overBytes = this.outbox.bytes + bytes - maxOutboxBytes;
+    let overCount = this.outbox.depth + count - maxOutboxEntries;
+    if (overBytes <= 0 && overCount <= 0) return [];
+    const candidates = this.outbox.sheddable(rank);
+    const availableBytes = candidates.reduce((s, c) => s + c.bytes, 0);
+    if (availableBytes < overBytes || candidates.length < overCount) return undefined;
+    const shed: OutboxEntry[] = [];
+    for (const c of candidates) {
+      if (overBytes <= 0 && overCount <= 0) break;
+      // Only what is still queued: an entry being sent, or still being written, stays.
+      if (!startup && this.dispatchers.get(c.entry.channel)?.remove(c.entry) !== true) continue;
+      shed.push(c.entry);
+      overBytes -= c.bytes;
+      overCount -= 1;
+      this.metrics.shed.inc({ channel: c.entry.channel, severity: SEVERITY_RANKS[c.rank]! });
+    }
+    this.outbox.forget(shed.map((e) => e.id));
+    if (shed.length) {
+      this.throttled.note('shed', shed.length, (n) =>
+        this.log.warn(
+          `outbox full (limits.maxOutboxBytes ${maxOutboxBytes}, maxOutboxEntries ${maxOutboxEntries}): ` +
+            `shed ${n} notification(s) in the last minute, lowest severity first, to make room for more severe ones`,
+        ),
+      );
+    }
+    return overBytes <= 0 && overCount <= 0 ? shed : undefined;
+  }
+
+  /** One notification per target channel, holding the payload's alerts routed there, each bounded. */
   private notifications(
     p: AlertmanagerPayload,
   ): Array<{ channel: string; notification: Notification }> {
     const byChannel = new Map<string, Notification>();
-    for (const a of p.alerts) {
+    const { maxAlertsPerPost } = this.config.limits;
+    let alerts = p.alerts;
+    let truncatedAlerts = p.truncatedAlerts;
+    if (alerts.length > maxAlertsPerPost) {
+      // Stable sort: most severe first, in payload order within a severity.
+      alerts = [...alerts]
+        .sort((a, b) => severityRank(a.labels.severity) - severityRank(b.labels.severity))
+        .slice(0, maxAlertsPerPost);
+      truncatedAlerts += p.alerts.length - maxAlertsPerPost;
+    }
+    for (const original of alerts) {
+      const { alert: a, cut } = boundAlert(original, this.config.limits, this.config.language);
+      if (cut) this.metrics.truncated.inc();
+      const item = fromAlertmanager(a);
       for (const channel of routeAlert(this.config.routes, a.labels)) {
         let n = byChannel.get(channel);
         if (!n) {
-          n = { source: this.config.source, alerts: [], truncatedAlerts: p.truncatedAlerts };
+          n = { source: this.config.source, alerts: [], truncatedAlerts };
           byChannel.set(channel, n);
         }
-        n.alerts.push(fromAlertmanager(a));
+        n.alerts.push(item);
       }
     }
     return [...byChannel].map(([channel, notification]) => ({ channel, notification }));
   }
-}
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-    req.resume();
-    throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }

@@ -1,13 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** The built CLI, as users run it (`bizmon-alert-bridge`). */
-export const CLI = path.join(
-  path.dirname(require.resolve('@bizmon/alerting/package.json')),
-  'dist/bridge/cli.js',
-);
+/**
+ * The built CLI, as users run it (`bizmon-alert-bridge`). BIZMON_BRIDGE_CLI points the tests
+ * at another build, e.g. one of the unmodified code to show a test reproduces its bug.
+ */
+export const CLI =
+  process.env.BIZMON_BRIDGE_CLI ??
+  path.join(path.dirname(require.resolve('@bizmon/alerting/package.json')), 'dist/bridge/cli.js');
 
 export interface BridgeProcess {
   url: string;
@@ -125,4 +128,42 @@ export async function post(url: string, body: unknown): Promise<{ status: number
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: await res.text() };
+}
+
+/**
+ * Sends `request` as raw bytes (any target, method or header, exactly as written) on a new
+ * connection and resolves with everything the server answered until it closed the connection.
+ */
+export function rawRequest(
+  url: string,
+  request: Buffer | string,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new Error(
+          `no answer within ${timeoutMs} ms to ${JSON.stringify(String(request).slice(0, 200))}`,
+        ),
+      );
+    }, timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    // The server may close while we still write (e.g. 413): keep what it answered.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.end(request);
+  });
+}
+
+/** The status code of a raw HTTP response, or undefined if it is not one. */
+export function statusOf(response: string): number | undefined {
+  const m = /^HTTP\/1\.[01] (\d{3}) /.exec(response);
+  return m ? Number(m[1]) : undefined;
 }

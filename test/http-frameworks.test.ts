@@ -14,7 +14,6 @@ import { get, startApp, type RunningApp } from './support/apps';
 import { express4Env, fastify4Env, removeAliasCopies } from './support/framework-aliases';
 
 const fixtures = join(__dirname, 'fixtures');
-const root = join(__dirname, '..');
 const ADMIN_TOKEN = 'http-test-admin-token';
 
 afterAll(removeAliasCopies);

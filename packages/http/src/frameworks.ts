@@ -202,11 +202,11 @@ function captureFastifySymbols(exports: unknown): unknown {
 }
 
 /**
- * The first `send` (or `hijack`) of a Fastify reply: keeps the Fastify request (user, client
- * address) and its route template, the route context's `config.url`, which the 404 handler's
- * context lacks.
+ * The first time bizmon sees a Fastify reply (handleRequest, or `send`/`hijack` when a hook
+ * answered first): keeps the Fastify request (user, client address) and its route template, the
+ * route context's `config.url`, which the 404 handler's context lacks.
  */
-function noteFastifyReply(reply: FastifyReplyLike, kRouteContext: symbol | undefined): void {
+function noteFastifyRequest(reply: FastifyReplyLike, kRouteContext: symbol | undefined): void {
   const request = reply.request;
   const state = stateOf(request?.raw);
   if (state === undefined || state.frameworkRequest !== undefined) return;
@@ -231,7 +231,7 @@ function patchFastifyReply(exports: unknown): unknown {
   const kRouteContext = fastifyRouteContext;
   proto.send = disguise(
     function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
-      noteFastifyReply(this, kRouteContext);
+      noteFastifyRequest(this, kRouteContext);
       if (payload instanceof Error) {
         const state = stateOf(this.request?.raw);
         if (state !== undefined) state.error = payload;
@@ -244,7 +244,7 @@ function patchFastifyReply(exports: unknown): unknown {
   if (typeof hijack === 'function') {
     proto.hijack = disguise(
       function bizmonHijack(this: FastifyReplyLike): unknown {
-        noteFastifyReply(this, kRouteContext);
+        noteFastifyRequest(this, kRouteContext);
         // eslint-disable-next-line prefer-rest-params
         return (hijack as AnyFunction).apply(this, arguments as unknown as unknown[]);
       } as AnyFunction,
@@ -252,6 +252,36 @@ function patchFastifyReply(exports: unknown): unknown {
     );
   }
   return exports;
+}
+
+/**
+ * Wraps lib/handleRequest.js (`handle-request.js` in later 5.x), which Fastify calls once the
+ * onRequest and preParsing hooks passed, before the body is read and the handler runs: the route
+ * is known while a slow handler runs, so a client that goes away still has its route (499).
+ */
+function patchFastifyHandleRequest(exports: unknown): unknown {
+  if (typeof exports !== 'function' || isWrapper(exports)) return exports;
+  const original = exports as AnyFunction;
+  const kRouteContext = fastifyRouteContext;
+  const wrapper = disguise(
+    function bizmonHandleRequest(
+      this: unknown,
+      _err: unknown,
+      _request: unknown,
+      reply: FastifyReplyLike,
+    ): unknown {
+      if (reply !== null && typeof reply === 'object') noteFastifyRequest(reply, kRouteContext);
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, arguments as unknown as unknown[]);
+    } as AnyFunction,
+    original,
+  );
+  // Fastify's reply.js reads the module's internals from it.
+  for (const key of Reflect.ownKeys(original)) {
+    if (key === 'name' || key === 'length' || key === 'prototype') continue;
+    Object.defineProperty(wrapper, key, Object.getOwnPropertyDescriptor(original, key)!);
+  }
+  return wrapper;
 }
 
 /** The HTTP servers of Fastify apps: their requests are routed even when `send` is bypassed. */
@@ -310,6 +340,18 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
           'fastify/lib/symbols.js',
           ['>=4.0.0 <6'],
           captureFastifySymbols,
+          noop,
+        ),
+        new InstrumentationNodeModuleFile(
+          'fastify/lib/handleRequest.js',
+          ['>=4.0.0 <6'],
+          patchFastifyHandleRequest,
+          noop,
+        ),
+        new InstrumentationNodeModuleFile(
+          'fastify/lib/handle-request.js',
+          ['>=4.0.0 <6'],
+          patchFastifyHandleRequest,
           noop,
         ),
         new InstrumentationNodeModuleFile(

@@ -100,6 +100,7 @@ const apps: [string, string, () => Record<string, string>][] = [
   ['Fastify 5', 'fastify', () => ({})],
   ['Fastify 4', 'fastify', fastify4Env],
   ['Koa 3 + @koa/router', 'koa', () => ({})],
+  ['NestJS 11 on Express 5', 'nest', () => ({})],
 ];
 
 describe.each(apps)('%s, preloaded', (_name, script, env) => {

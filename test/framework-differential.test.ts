@@ -1,8 +1,8 @@
 /**
  * Invisible: a framework app behaves exactly as without bizmon. Each app of
  * test/fixtures/differential runs twice, plain and preloaded; what the framework reports about
- * itself (Fastify's printRoutes/printPlugins/hook lists, Express's and @koa/router's stacks, the
- * prototypes bizmon wraps) and its answers to a fixed set of requests (routes, errors, 404s,
+ * itself (Fastify's printRoutes/printPlugins/hook lists, Express's (also under NestJS) and
+ * @koa/router's stacks, the prototypes bizmon wraps) and its answers to a fixed set of requests (routes, errors, 404s,
  * OPTIONS/HEAD/405 auto-answers, bad bodies, bad URLs, redirects; status, headers minus Date,
  * bytes) must be identical, and the preloaded run must really have been measured.
  */
@@ -21,6 +21,7 @@ const apps: [string, string, () => Record<string, string>][] = [
   ['Fastify 5', 'fastify', () => ({})],
   ['Fastify 4', 'fastify', fastify4Env],
   ['Koa 3 + @koa/router', 'koa', () => ({})],
+  ['NestJS 11 on Express 5', 'nest', () => ({})],
 ];
 
 test.each(apps)('%s: the same with and without bizmon', async (_name, app, env) => {

@@ -62,7 +62,9 @@ function isWrapper(fn: unknown): boolean {
 
 /**
  * Makes `wrapper` look like `original` (name, arity: read by some frameworks' own checks and by
- * apps that introspect) and marks it as bizmon's.
+ * apps that introspect) and remembers it as bizmon's. A wrapper of a class or object method is
+ * written in method syntax and one of a `function` with `function`, so both have a `prototype`
+ * exactly when the original has.
  */
 function disguise<F extends AnyFunction>(wrapper: F, original: AnyFunction): F {
   Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
@@ -124,8 +126,9 @@ function patchKoa(exports: unknown): unknown {
     req: IncomingMessage,
     res: unknown,
   ) => FrameworkRequest;
-  proto.createContext = disguise(
-    function createContext(this: unknown, req: IncomingMessage, res: unknown): FrameworkRequest {
+  // Method syntax: like Koa's class method, the wrapper has no `prototype`.
+  const wrapper = {
+    createContext(this: unknown, req: IncomingMessage, res: unknown): FrameworkRequest {
       const ctx = original.call(this, req, res);
       const state = stateOf(req);
       if (state !== undefined) {
@@ -133,9 +136,9 @@ function patchKoa(exports: unknown): unknown {
         state.frameworkRequest = ctx;
       }
       return ctx;
-    } as AnyFunction,
-    original as AnyFunction,
-  );
+    },
+  }.createContext;
+  proto.createContext = disguise(wrapper as AnyFunction, original as AnyFunction);
   return exports;
 }
 
@@ -148,14 +151,14 @@ function patchKoaContext(exports: unknown): unknown {
   const original = context?.onerror;
   if (context === undefined || typeof original !== 'function' || isWrapper(original))
     return exports;
-  context.onerror = disguise(
-    function onerror(this: { req?: IncomingMessage }, err: unknown): unknown {
+  const wrapper = {
+    onerror(this: { req?: IncomingMessage }, err: unknown): unknown {
       const state = stateOf(this.req);
       if (state !== undefined && !isRoutingSignal(err)) state.error = err;
       return (original as AnyFunction).call(this, err);
-    } as AnyFunction,
-    original as AnyFunction,
-  );
+    },
+  }.onerror;
+  context.onerror = disguise(wrapper as AnyFunction, original as AnyFunction);
   return exports;
 }
 
@@ -165,8 +168,8 @@ function patchNestExceptionsHandler(exports: unknown): unknown {
   if (proto === undefined || typeof proto.next !== 'function' || isWrapper(proto.next))
     return exports;
   const original = proto.next as AnyFunction;
-  proto.next = disguise(
-    function next(
+  const wrapper = {
+    next(
       this: unknown,
       exception: unknown,
       host: { getArgByIndex?: (i: number) => unknown },
@@ -181,9 +184,9 @@ function patchNestExceptionsHandler(exports: unknown): unknown {
         // a non-HTTP host; nothing to record
       }
       return original.call(this, exception, host);
-    } as AnyFunction,
-    original,
-  );
+    },
+  }.next;
+  proto.next = disguise(wrapper as AnyFunction, original);
   return exports;
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { startApp, get, type RunningApp } from './support/apps';
 import { parseExposition, sampleValue, type Family } from './support/exposition';
-import { express4Env, fastify4Env, removeAliasCopies } from './support/framework-aliases';
+import { differentialApps, removeAliasCopies } from './support/framework-apps';
 
 const runner = join(__dirname, 'fixtures', 'differential', 'run.cjs');
 const UNMATCHED = 'unmatched';
@@ -94,16 +94,7 @@ async function scrape(app: RunningApp): Promise<Map<string, Family>> {
   return parseExposition(res.body);
 }
 
-const apps: [string, string, () => Record<string, string>][] = [
-  ['Express 5', 'express', () => ({})],
-  ['Express 4', 'express', express4Env],
-  ['Fastify 5', 'fastify', () => ({})],
-  ['Fastify 4', 'fastify', fastify4Env],
-  ['Koa 3 + @koa/router', 'koa', () => ({})],
-  ['NestJS 11 on Express 5', 'nest', () => ({})],
-];
-
-describe.each(apps)('%s, preloaded', (_name, script, env) => {
+describe.each(differentialApps)('%s, preloaded', (_name, script, env) => {
   let app: RunningApp;
   let routes: string[];
   let agent: Agent;

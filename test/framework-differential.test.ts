@@ -7,24 +7,14 @@
  * bytes) must be identical, and the preloaded run must really have been measured.
  */
 import { join } from 'node:path';
-import { express4Env, fastify4Env, removeAliasCopies } from './support/framework-aliases';
+import { differentialApps, removeAliasCopies } from './support/framework-apps';
 import { runPlainAndPreloaded } from './support/framework-differential';
 
 const runner = join(__dirname, 'fixtures', 'differential', 'run.cjs');
 
 afterAll(removeAliasCopies);
 
-/** [name, app, environment]; the versions are the root devDependencies. */
-const apps: [string, string, () => Record<string, string>][] = [
-  ['Express 5', 'express', () => ({})],
-  ['Express 4', 'express', express4Env],
-  ['Fastify 5', 'fastify', () => ({})],
-  ['Fastify 4', 'fastify', fastify4Env],
-  ['Koa 3 + @koa/router', 'koa', () => ({})],
-  ['NestJS 11 on Express 5', 'nest', () => ({})],
-];
-
-test.each(apps)('%s: the same with and without bizmon', async (_name, app, env) => {
+test.each(differentialApps)('%s: the same with and without bizmon', async (_name, app, env) => {
   // production: Express's error page carries no stack (whose frames would name bizmon's wrapper).
   const { plain, preloaded, preloadedErr } = await runPlainAndPreloaded([runner, app], {
     NODE_ENV: 'production',

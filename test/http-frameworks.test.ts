@@ -11,7 +11,7 @@ import {
   type Family,
 } from './support/exposition';
 import { get, startApp, type RunningApp } from './support/apps';
-import { express4Env, fastify4Env, removeAliasCopies } from './support/framework-aliases';
+import { express4Env, fastify4Env, removeAliasCopies } from './support/framework-apps';
 
 const fixtures = join(__dirname, 'fixtures');
 const ADMIN_TOKEN = 'http-test-admin-token';

@@ -1,6 +1,6 @@
 /**
- * Test support: Express 4 and Fastify 4 are installed under the aliases `express4` and
- * `fastify4`. Module hooks match packages by their folder name, so an app loads a copy whose
+ * Test support: the framework versions the tests run, and how to load the aliased ones.
+ * Express 4 and Fastify 4 are installed under the aliases `express4` and `fastify4`. Module hooks match packages by their folder name, so an app loads a copy whose
  * folder has the real name (its dependencies resolve through NODE_PATH), the way a user's
  * install looks. Copies live in temporary folders removed by `removeAliasCopies()`.
  */
@@ -34,3 +34,16 @@ export function removeAliasCopies(): void {
   for (const dir of copies.values()) rmSync(dir, { recursive: true, force: true });
   copies.clear();
 }
+
+/**
+ * The apps of test/fixtures/differential: [name, fixture (DIFF_APP), environment], one per
+ * framework version bizmon supports (the root devDependencies).
+ */
+export const differentialApps: [string, string, () => Record<string, string>][] = [
+  ['Express 5', 'express', () => ({})],
+  ['Express 4', 'express', express4Env],
+  ['Fastify 5', 'fastify', () => ({})],
+  ['Fastify 4', 'fastify', fastify4Env],
+  ['Koa 3 + @koa/router', 'koa', () => ({})],
+  ['NestJS 11 on Express 5', 'nest', () => ({})],
+];

@@ -207,24 +207,38 @@ function captureFastifySymbols(exports: unknown): unknown {
 /**
  * The first time bizmon sees a Fastify reply (handleRequest, or `send`/`hijack` when a hook
  * answered first): keeps the Fastify request (user, client address) and its route template, the
- * route context's `config.url`, which the 404 handler's context lacks.
+ * route context's `config.url`, which the 404 handler's context lacks. An Error sent is the
+ * request's error.
  */
-function noteFastifyRequest(reply: FastifyReplyLike, kRouteContext: symbol | undefined): void {
-  const request = reply.request;
-  const state = stateOf(request?.raw);
-  if (state === undefined || state.frameworkRequest !== undefined) return;
-  state.framework = true;
-  state.frameworkRequest = request;
-  if (kRouteContext !== undefined) {
-    const context = (reply as Proto)[kRouteContext] as { config?: { url?: unknown } } | undefined;
-    state.route = joinRoute('', context?.config?.url) ?? UNMATCHED;
+function noteFastifyRequest(
+  reply: FastifyReplyLike,
+  kRouteContext: symbol | undefined,
+  payload?: unknown,
+): void {
+  try {
+    const request = reply.request;
+    const state = stateOf(request?.raw);
+    if (state === undefined) return;
+    if (payload instanceof Error) state.error = payload;
+    if (state.frameworkRequest !== undefined) return;
+    state.framework = true;
+    state.frameworkRequest = request;
+    if (kRouteContext !== undefined) {
+      const context = (reply as Proto)[kRouteContext] as { config?: { url?: unknown } } | undefined;
+      state.route = joinRoute('', context?.config?.url) ?? UNMATCHED;
+    }
+  } catch (err) {
+    // Never into the app's reply (a decorated reply or request with a throwing getter).
+    warnRateLimited(
+      'http-fastify',
+      `Fastify request instrumentation failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 }
 
 /**
  * Wraps Fastify's `Reply.prototype.send` and `hijack` (lib/reply.js; every app's reply class
  * inherits them): every answer passes one of them, from a handler, a hook or the 404 handler.
- * An Error sent is the request's error.
  */
 function patchFastifyReply(exports: unknown): unknown {
   const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
@@ -234,11 +248,7 @@ function patchFastifyReply(exports: unknown): unknown {
   const kRouteContext = fastifyRouteContext;
   proto.send = disguise(
     function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
-      noteFastifyRequest(this, kRouteContext);
-      if (payload instanceof Error) {
-        const state = stateOf(this.request?.raw);
-        if (state !== undefined) state.error = payload;
-      }
+      noteFastifyRequest(this, kRouteContext, payload);
       // eslint-disable-next-line prefer-rest-params
       return (send as AnyFunction).apply(this, arguments as unknown as unknown[]);
     } as AnyFunction,

@@ -21,13 +21,14 @@ import { joinRoute, UNMATCHED } from './route-template';
  * - Express 4 and 5 (and NestJS on Express): `Route.prototype.dispatch`, which runs once the
  *   router matched, when `req.baseUrl` is the mount path of the (possibly nested) router; its
  *   `done` callback receives the handler's error.
- * - Fastify 4 and 5: `Reply.prototype.send` (lib/reply.js), through which every answer and every
- *   error passes (handler, hooks, 404 handler), keeps the Fastify request, whose `routeOptions`
- *   are read when the response ends. Fastify hooks would show in `printRoutes({includeHooks})`,
- *   `printPlugins()` and the hook lists; Fastify 5's `tracing:fastify.request.handler:*`
- *   channels fire only once the onRequest…preHandler hooks passed (a 401 from an auth hook would
- *   lose its route) and Fastify 4 has none. The `fastify.initialization` channel marks the
- *   app's server, so a reply that bypasses `send` (hijacked) is still known as Fastify's.
+ * - Fastify 4 and 5: lib/handleRequest.js (called once the onRequest and preParsing hooks
+ *   passed, before the body is read) and `Reply.prototype.send`/`hijack` (every answer and every
+ *   error passes there: handler, hooks, 404 handler) keep the Fastify request and its route
+ *   context's url. Fastify hooks would show in `printRoutes({includeHooks})`, `printPlugins()`
+ *   and the hook lists; Fastify 5's `tracing:fastify.request.handler:*` channels fire only once
+ *   every hook up to preHandler passed (a 401 from an onRequest auth hook would lose its route,
+ *   and its errors are not published), and Fastify 4 has none. The `fastify.initialization`
+ *   channel marks the app's server, so any request there without a route is `unmatched`.
  * - Koa: `Application.prototype.createContext` keeps the context (for `_matchedRoute` of
  *   @koa/router, `ctx.state.user` and `ctx.ip`) and koa/lib/context.js's `onerror` sees errors.
  * - NestJS: `ExceptionsHandler.prototype.next` sees every exception a handler threw.

@@ -2,9 +2,7 @@
  * @bizmon/http end to end: real Express 4/5, Fastify 4/5, Koa, NestJS and node:http apps in child
  * processes, preloaded with @bizmon/node/register, checked through the exporter's /metrics.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   expectMatchesCatalog,
@@ -13,32 +11,12 @@ import {
   type Family,
 } from './support/exposition';
 import { get, startApp, type RunningApp } from './support/apps';
+import { express4Env, fastify4Env, removeAliasCopies } from './support/framework-apps';
 
 const fixtures = join(__dirname, 'fixtures');
-const root = join(__dirname, '..');
 const ADMIN_TOKEN = 'http-test-admin-token';
 
-/**
- * Express 4 is installed under the alias `express4`; module hooks match packages by their
- * folder name, so the app loads a copy whose folder is named `express` (dependencies resolve
- * through NODE_PATH), the way a user's install looks.
- */
-let express4Dir: string | undefined;
-function express4Env(): Record<string, string> {
-  if (express4Dir === undefined) {
-    express4Dir = mkdtempSync(join(tmpdir(), 'bizmon-express4-'));
-    cpSync(join(root, 'node_modules', 'express4'), join(express4Dir, 'node_modules', 'express'), {
-      recursive: true,
-    });
-  }
-  return {
-    EXPRESS_MODULE: join(express4Dir, 'node_modules', 'express'),
-    NODE_PATH: join(root, 'node_modules'),
-  };
-}
-afterAll(() => {
-  if (express4Dir !== undefined) rmSync(express4Dir, { recursive: true, force: true });
-});
+afterAll(removeAliasCopies);
 
 async function scrape(app: RunningApp): Promise<Map<string, Family>> {
   const res = await get(`http://127.0.0.1:${app.exporterPort}/metrics`);
@@ -107,7 +85,7 @@ const apps: [string, string, () => Record<string, string>, number][] = [
   ['Express 5', 'http-express.cjs', () => ({}), 10_000],
   ['Express 4', 'http-express.cjs', express4Env, 2_000],
   ['Fastify 5', 'http-fastify.cjs', () => ({}), 2_000],
-  ['Fastify 4', 'http-fastify.cjs', () => ({ FASTIFY_MODULE: 'fastify4' }), 2_000],
+  ['Fastify 4', 'http-fastify.cjs', fastify4Env, 2_000],
   ['Koa + @koa/router', 'http-koa.cjs', () => ({}), 2_000],
   ['NestJS on Express', 'http-nest.cjs', () => ({}), 2_000],
   ['node:http', 'http-plain.cjs', () => ({}), 10_000],

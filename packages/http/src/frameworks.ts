@@ -8,177 +8,305 @@ import {
 } from '@opentelemetry/instrumentation';
 import { warnRateLimited } from '@bizmon/core';
 import { stateOf, type FrameworkRequest } from './request-state';
-import { subscribeRequests, unsubscribeRequests } from './recorder';
-import { joinRoute } from './route-template';
+import { markFrameworkServer, subscribeRequests, unsubscribeRequests } from './recorder';
+import { joinRoute, UNMATCHED } from './route-template';
 
 /**
- * Route templates and thrown errors from the frameworks, through the cheapest hook each offers:
+ * Route templates and thrown errors from the frameworks, through the cheapest hook each offers.
+ * Every hook is invisible to the app: nothing is registered with the framework (no Fastify hook,
+ * no Koa or Express middleware), no own property is added to an app, router or prototype, and a
+ * wrapped method keeps its name and arity, so what a framework reports about itself
+ * (`printRoutes`, `printPlugins`, hook lists, router stacks) is the same with bizmon as without
+ * (test/framework-differential.test.ts checks it).
  * - Express 4 and 5 (and NestJS on Express): `Route.prototype.dispatch`, which runs once the
  *   router matched, when `req.baseUrl` is the mount path of the (possibly nested) router; its
  *   `done` callback receives the handler's error.
- * - Fastify 4 and 5: the framework's own `fastify.initialization` diagnostics channel, where
- *   one `onRequest` and one `onError` hook are added; no module patching.
+ * - Fastify 4 and 5: lib/handleRequest.js (called once the onRequest and preParsing hooks
+ *   passed, before the body is read) and `Reply.prototype.send`/`hijack` (every answer and every
+ *   error passes there: handler, hooks, 404 handler) keep the Fastify request and its route
+ *   context's url. Fastify hooks would show in `printRoutes({includeHooks})`, `printPlugins()`
+ *   and the hook lists; Fastify 5's `tracing:fastify.request.handler:*` channels fire only once
+ *   every hook up to preHandler passed (a 401 from an onRequest auth hook would lose its route,
+ *   and its errors are not published), and Fastify 4 has none. The `fastify.initialization`
+ *   channel marks the app's server, so any request there without a route is `unmatched`.
  * - Koa: `Application.prototype.createContext` keeps the context (for `_matchedRoute` of
- *   @koa/router, `ctx.state.user` and `ctx.ip`) and the context's `onerror` sees errors.
+ *   @koa/router, `ctx.state.user` and `ctx.ip`) and koa/lib/context.js's `onerror` sees errors.
  * - NestJS: `ExceptionsHandler.prototype.next` sees every exception a handler threw.
  * Patching goes through InstrumentationBase, so require-in-the-middle and (with the `--import`
  * preload) import-in-the-middle both apply.
  */
 
 const VERSION = '0.1.0';
-const PATCHED = Symbol.for('bizmon.http.patched');
+/**
+ * bizmon's wrappers, so a method is wrapped once (the set is shared by copies of this package).
+ * A set rather than a mark on the function: the wrapper must not show a key the original lacks.
+ */
+const WRAPPERS = Symbol.for('bizmon.http.wrappers');
+const wrappers: WeakSet<object> = ((globalThis as { [WRAPPERS]?: WeakSet<object> })[WRAPPERS] ??=
+  new WeakSet());
 
 type AnyFunction = (...args: unknown[]) => unknown;
 interface ExpressRouteLike {
   path?: unknown;
 }
 interface FastifyInstanceLike {
-  addHook(name: string, hook: AnyFunction): unknown;
+  server?: unknown;
 }
-interface FastifyRequestLike extends FrameworkRequest {
-  raw: IncomingMessage;
+interface FastifyReplyLike {
+  request?: FrameworkRequest & { raw?: IncomingMessage };
+}
+type Proto = Record<string | symbol, unknown>;
+
+function isWrapper(fn: unknown): boolean {
+  return typeof fn === 'function' && wrappers.has(fn);
+}
+
+/**
+ * Makes `wrapper` look like `original` (name, arity: read by some frameworks' own checks and by
+ * apps that introspect) and remembers it as bizmon's. A wrapper of a class or object method is
+ * written in method syntax and one of a `function` with `function`, so both have a `prototype`
+ * exactly when the original has.
+ */
+function disguise<F extends AnyFunction>(wrapper: F, original: AnyFunction): F {
+  Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
+  Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
+  wrappers.add(wrapper);
+  return wrapper;
 }
 
 function isRoutingSignal(err: unknown): boolean {
   return err === undefined || err === null || err === 'route' || err === 'router';
 }
 
-function patchRouteDispatch(
-  Route: { prototype: Record<string | symbol, unknown> } | undefined,
-): void {
+function patchRouteDispatch(Route: { prototype: Proto } | undefined): void {
   const proto = Route?.prototype;
-  if (proto === undefined || typeof proto.dispatch !== 'function' || proto[PATCHED]) return;
+  if (proto === undefined || typeof proto.dispatch !== 'function' || isWrapper(proto.dispatch))
+    return;
   const original = proto.dispatch as (
     this: ExpressRouteLike,
     req: IncomingMessage,
     res: unknown,
     done: AnyFunction,
   ) => unknown;
-  proto.dispatch = function dispatch(
-    this: ExpressRouteLike,
-    req: IncomingMessage,
-    res: unknown,
-    done: AnyFunction,
-  ): unknown {
-    const state = stateOf(req);
-    if (state === undefined || typeof done !== 'function')
-      return original.call(this, req, res, done);
-    state.framework = true;
-    const route = joinRoute((req as { baseUrl?: unknown }).baseUrl, this.path);
-    if (route !== undefined) state.route = route;
-    return original.call(this, req, res, function routeDone(this: unknown, err?: unknown) {
-      if (!isRoutingSignal(err)) state.error = err;
-      // eslint-disable-next-line prefer-rest-params
-      return done.apply(this, arguments as unknown as unknown[]);
-    });
-  };
-  proto[PATCHED] = true;
+  proto.dispatch = disguise(
+    function dispatch(
+      this: ExpressRouteLike,
+      req: IncomingMessage,
+      res: unknown,
+      done: AnyFunction,
+    ): unknown {
+      const state = stateOf(req);
+      if (state === undefined || typeof done !== 'function')
+        return original.call(this, req, res, done);
+      state.framework = true;
+      const route = joinRoute((req as { baseUrl?: unknown }).baseUrl, this.path);
+      if (route !== undefined) state.route = route;
+      return original.call(this, req, res, function routeDone(this: unknown, err?: unknown) {
+        if (!isRoutingSignal(err)) state.error = err;
+        // eslint-disable-next-line prefer-rest-params
+        return done.apply(this, arguments as unknown as unknown[]);
+      });
+    } as AnyFunction,
+    original as AnyFunction,
+  );
 }
 
 function patchKoa(exports: unknown): unknown {
   const Application = (
     typeof exports === 'function' ? exports : (exports as { default?: unknown })?.default
-  ) as { prototype: Record<string | symbol, unknown> } | undefined;
+  ) as { prototype: Proto } | undefined;
   const proto = Application?.prototype;
-  if (proto === undefined || typeof proto.createContext !== 'function' || proto[PATCHED])
+  if (
+    proto === undefined ||
+    typeof proto.createContext !== 'function' ||
+    isWrapper(proto.createContext)
+  )
     return exports;
   const original = proto.createContext as (
-    this: { context?: object },
+    this: unknown,
     req: IncomingMessage,
     res: unknown,
   ) => FrameworkRequest;
-  proto.createContext = function createContext(
-    this: { context?: object },
-    req: IncomingMessage,
-    res: unknown,
-  ): FrameworkRequest {
-    const ctx = original.call(this, req, res);
-    const state = stateOf(req);
-    if (state !== undefined) {
-      state.framework = true;
-      state.frameworkRequest = ctx;
-      patchKoaOnerror(this.context);
-    }
-    return ctx;
-  };
-  proto[PATCHED] = true;
+  // Method syntax: like Koa's class method, the wrapper has no `prototype`.
+  const wrapper = {
+    createContext(this: unknown, req: IncomingMessage, res: unknown): FrameworkRequest {
+      const ctx = original.call(this, req, res);
+      const state = stateOf(req);
+      if (state !== undefined) {
+        state.framework = true;
+        state.frameworkRequest = ctx;
+      }
+      return ctx;
+    },
+  }.createContext;
+  proto.createContext = disguise(wrapper as AnyFunction, original as AnyFunction);
   return exports;
 }
 
-/** Wraps the context prototype's `onerror` (once per app), where every Koa error passes. */
-function patchKoaOnerror(context: object | undefined): void {
-  if (context === undefined || (context as Record<symbol, unknown>)[PATCHED]) return;
-  const original = (context as { onerror?: unknown }).onerror;
-  if (typeof original !== 'function') return;
-  Object.defineProperty(context, 'onerror', {
-    configurable: true,
-    writable: true,
-    value: function onerror(this: { req?: IncomingMessage }, err: unknown): unknown {
+/**
+ * Wraps `onerror` of koa/lib/context.js, the prototype of every app's `app.context`, where every
+ * Koa error passes. (Wrapping it per app would add an own `onerror` to `app.context`.)
+ */
+function patchKoaContext(exports: unknown): unknown {
+  const context = exports as Proto | undefined;
+  const original = context?.onerror;
+  if (context === undefined || typeof original !== 'function' || isWrapper(original))
+    return exports;
+  const wrapper = {
+    onerror(this: { req?: IncomingMessage }, err: unknown): unknown {
       const state = stateOf(this.req);
       if (state !== undefined && !isRoutingSignal(err)) state.error = err;
       return (original as AnyFunction).call(this, err);
     },
-  });
-  Object.defineProperty(context, PATCHED, { value: true });
-}
-
-function patchNestExceptionsHandler(exports: unknown): unknown {
-  const Handler = (
-    exports as { ExceptionsHandler?: { prototype: Record<string | symbol, unknown> } }
-  )?.ExceptionsHandler;
-  const proto = Handler?.prototype;
-  if (proto === undefined || typeof proto.next !== 'function' || proto[PATCHED]) return exports;
-  const original = proto.next as AnyFunction;
-  proto.next = function next(
-    this: unknown,
-    exception: unknown,
-    host: { getArgByIndex?: (i: number) => unknown },
-  ): unknown {
-    try {
-      // Express hands Nest the IncomingMessage itself; Fastify a request whose `raw` it is.
-      const request = host?.getArgByIndex?.(0) as
-        (IncomingMessage & { raw?: IncomingMessage }) | undefined;
-      const state = stateOf(request) ?? stateOf(request?.raw);
-      if (state !== undefined && exception !== undefined) state.error = exception;
-    } catch {
-      // a non-HTTP host; nothing to record
-    }
-    return original.call(this, exception, host);
-  };
-  proto[PATCHED] = true;
+  }.onerror;
+  context.onerror = disguise(wrapper as AnyFunction, original as AnyFunction);
   return exports;
 }
 
-function onFastifyRequest(request: FastifyRequestLike, _reply: unknown, done: () => void): void {
-  const state = stateOf(request.raw);
-  if (state !== undefined) {
+function patchNestExceptionsHandler(exports: unknown): unknown {
+  const proto = (exports as { ExceptionsHandler?: { prototype: Proto } })?.ExceptionsHandler
+    ?.prototype;
+  if (proto === undefined || typeof proto.next !== 'function' || isWrapper(proto.next))
+    return exports;
+  const original = proto.next as AnyFunction;
+  const wrapper = {
+    next(
+      this: unknown,
+      exception: unknown,
+      host: { getArgByIndex?: (i: number) => unknown },
+    ): unknown {
+      try {
+        // Express hands Nest the IncomingMessage itself; Fastify a request whose `raw` it is.
+        const request = host?.getArgByIndex?.(0) as
+          (IncomingMessage & { raw?: IncomingMessage }) | undefined;
+        const state = stateOf(request) ?? stateOf(request?.raw);
+        if (state !== undefined && exception !== undefined) state.error = exception;
+      } catch {
+        // a non-HTTP host; nothing to record
+      }
+      return original.call(this, exception, host);
+    },
+  }.next;
+  proto.next = disguise(wrapper as AnyFunction, original);
+  return exports;
+}
+
+/**
+ * The symbol under which Fastify's request and reply keep their route context, from the
+ * lib/symbols.js that a Fastify copy loads just before its lib/reply.js. Reading
+ * `context.config.url` costs a property read where the public `request.routeOptions` getter
+ * builds an object per call.
+ */
+let fastifyRouteContext: symbol | undefined;
+
+function captureFastifySymbols(exports: unknown): unknown {
+  const symbol = (exports as { kRouteContext?: unknown } | undefined)?.kRouteContext;
+  fastifyRouteContext = typeof symbol === 'symbol' ? symbol : undefined;
+  return exports;
+}
+
+/**
+ * The first time bizmon sees a Fastify reply (handleRequest, or `send`/`hijack` when a hook
+ * answered first): keeps the Fastify request (user, client address) and its route template, the
+ * route context's `config.url`, which the 404 handler's context lacks. An Error sent is the
+ * request's error.
+ */
+function noteFastifyRequest(
+  reply: FastifyReplyLike,
+  kRouteContext: symbol | undefined,
+  payload?: unknown,
+): void {
+  try {
+    const request = reply.request;
+    const state = stateOf(request?.raw);
+    if (state === undefined) return;
+    if (payload instanceof Error) state.error = payload;
+    if (state.frameworkRequest !== undefined) return;
     state.framework = true;
     state.frameworkRequest = request;
+    if (kRouteContext !== undefined) {
+      const context = (reply as Proto)[kRouteContext] as { config?: { url?: unknown } } | undefined;
+      state.route = joinRoute('', context?.config?.url) ?? UNMATCHED;
+    }
+  } catch (err) {
+    // Never into the app's reply (a decorated reply or request with a throwing getter).
+    warnRateLimited(
+      'http-fastify',
+      `Fastify request instrumentation failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
-  done();
 }
 
-function onFastifyError(
-  request: FastifyRequestLike,
-  _reply: unknown,
-  error: unknown,
-  done: () => void,
-): void {
-  const state = stateOf(request.raw);
-  if (state !== undefined) state.error = error;
-  done();
+/**
+ * Wraps Fastify's `Reply.prototype.send` and `hijack` (lib/reply.js; every app's reply class
+ * inherits them): every answer passes one of them, from a handler, a hook or the 404 handler.
+ */
+function patchFastifyReply(exports: unknown): unknown {
+  const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
+  const send = proto?.send;
+  const hijack = proto?.hijack;
+  if (proto === undefined || typeof send !== 'function' || isWrapper(send)) return exports;
+  const kRouteContext = fastifyRouteContext;
+  proto.send = disguise(
+    function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
+      noteFastifyRequest(this, kRouteContext, payload);
+      // eslint-disable-next-line prefer-rest-params
+      return (send as AnyFunction).apply(this, arguments as unknown as unknown[]);
+    } as AnyFunction,
+    send as AnyFunction,
+  );
+  if (typeof hijack === 'function') {
+    proto.hijack = disguise(
+      function bizmonHijack(this: FastifyReplyLike): unknown {
+        noteFastifyRequest(this, kRouteContext);
+        // eslint-disable-next-line prefer-rest-params
+        return (hijack as AnyFunction).apply(this, arguments as unknown as unknown[]);
+      } as AnyFunction,
+      hijack as AnyFunction,
+    );
+  }
+  return exports;
 }
 
+/**
+ * Wraps lib/handleRequest.js (`handle-request.js` in later 5.x), which Fastify calls once the
+ * onRequest and preParsing hooks passed, before the body is read and the handler runs: the route
+ * is known while a slow handler runs, so a client that goes away still has its route (499).
+ */
+function patchFastifyHandleRequest(exports: unknown): unknown {
+  if (typeof exports !== 'function' || isWrapper(exports)) return exports;
+  const original = exports as AnyFunction;
+  const kRouteContext = fastifyRouteContext;
+  const wrapper = disguise(
+    function bizmonHandleRequest(
+      this: unknown,
+      _err: unknown,
+      _request: unknown,
+      reply: FastifyReplyLike,
+    ): unknown {
+      if (reply !== null && typeof reply === 'object') noteFastifyRequest(reply, kRouteContext);
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, arguments as unknown as unknown[]);
+    } as AnyFunction,
+    original,
+  );
+  // Fastify's reply.js reads the module's internals from it.
+  for (const key of Reflect.ownKeys(original)) {
+    if (key === 'name' || key === 'length' || key === 'prototype') continue;
+    Object.defineProperty(wrapper, key, Object.getOwnPropertyDescriptor(original, key)!);
+  }
+  return wrapper;
+}
+
+/** The HTTP servers of Fastify apps: their requests are routed even when `send` is bypassed. */
 function onFastifyInit(message: unknown): void {
   try {
-    const fastify = (message as { fastify?: FastifyInstanceLike }).fastify;
-    if (fastify === undefined || typeof fastify.addHook !== 'function') return;
-    fastify.addHook('onRequest', onFastifyRequest as AnyFunction);
-    fastify.addHook('onError', onFastifyError as AnyFunction);
+    const server = (message as { fastify?: FastifyInstanceLike }).fastify?.server;
+    if (server !== null && typeof server === 'object') markFrameworkServer(server);
   } catch (err) {
     warnRateLimited(
       'http-fastify',
-      `could not add bizmon's Fastify hooks: ${(err as Error)?.message ?? String(err)}`,
+      `could not mark a Fastify server: ${(err as Error)?.message ?? String(err)}`,
     );
   }
 }
@@ -197,7 +325,7 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
 
   protected init(): InstrumentationNodeModuleDefinition[] {
     const patchRoute = (exports: unknown): unknown => {
-      patchRouteDispatch(exports as { prototype: Record<string | symbol, unknown> });
+      patchRouteDispatch(exports as { prototype: Proto });
       return exports;
     };
     const noop = (): void => undefined;
@@ -213,7 +341,40 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
       new InstrumentationNodeModuleDefinition('router', ['>=1.0.0 <3'], undefined, undefined, [
         new InstrumentationNodeModuleFile('router/lib/route.js', ['>=1.0.0 <3'], patchRoute, noop),
       ]),
-      new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, noop),
+      new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, noop, [
+        new InstrumentationNodeModuleFile(
+          'koa/lib/context.js',
+          ['>=2.0.0 <4'],
+          patchKoaContext,
+          noop,
+        ),
+      ]),
+      new InstrumentationNodeModuleDefinition('fastify', ['>=4.0.0 <6'], undefined, undefined, [
+        new InstrumentationNodeModuleFile(
+          'fastify/lib/symbols.js',
+          ['>=4.0.0 <6'],
+          captureFastifySymbols,
+          noop,
+        ),
+        new InstrumentationNodeModuleFile(
+          'fastify/lib/handleRequest.js',
+          ['>=4.0.0 <6'],
+          patchFastifyHandleRequest,
+          noop,
+        ),
+        new InstrumentationNodeModuleFile(
+          'fastify/lib/handle-request.js',
+          ['>=4.0.0 <6'],
+          patchFastifyHandleRequest,
+          noop,
+        ),
+        new InstrumentationNodeModuleFile(
+          'fastify/lib/reply.js',
+          ['>=4.0.0 <6'],
+          patchFastifyReply,
+          noop,
+        ),
+      ]),
       new InstrumentationNodeModuleDefinition(
         '@nestjs/core',
         ['>=8.0.0 <12'],

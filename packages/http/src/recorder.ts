@@ -121,20 +121,38 @@ function frameworkRoute(req: IncomingMessage, state: RequestState): string | und
     : undefined;
 }
 
-/** The endpoint label: template, else `unmatched` for 404s and unrouted framework 4xx, else the seed's rule. */
+/**
+ * Servers a framework answers every request of (Fastify's): a request there that matched no
+ * route is `unmatched` even if the framework never handed it to bizmon's hooks.
+ */
+const frameworkServers = new WeakSet<object>();
+
+/** Marks `server` as a framework's (see `frameworkServers`). */
+export function markFrameworkServer(server: object): void {
+  frameworkServers.add(server);
+}
+
+/**
+ * Whether a framework saw the request: then a request without a route template is one the
+ * framework answered without matching a route (404, Express's automatic OPTIONS answer, a
+ * body-parser 400, a trailing-slash redirect, a 405…). Express marks every request it routes
+ * with `originalUrl`.
+ */
+function isFrameworkRequest(req: IncomingMessage, state: RequestState): boolean {
+  if (state.framework || (req as { originalUrl?: unknown }).originalUrl !== undefined) return true;
+  const server = (req.socket as { server?: unknown } | null)?.server;
+  return typeof server === 'object' && server !== null && frameworkServers.has(server);
+}
+
+/**
+ * The endpoint label: the matched route's template; else `unmatched` for any request a framework
+ * answered without a route and for 404s (so no client can add series by choosing paths); else,
+ * for plain node:http servers only, the seed's raw-path rule.
+ */
 function endpointOf(req: IncomingMessage, state: RequestState, status: number): string {
   const template = frameworkRoute(req, state);
   if (template !== undefined) return template;
-  // A framework that answered 4xx without matching a route (auth before routing, a scanner's
-  // random path) gets no per-path series. Express marks every request it routes with originalUrl.
-  if (status === 404) return UNMATCHED;
-  if (
-    status >= 400 &&
-    status < 500 &&
-    (state.framework || (req as { originalUrl?: unknown }).originalUrl !== undefined)
-  ) {
-    return UNMATCHED;
-  }
+  if (status === 404 || isFrameworkRequest(req, state)) return UNMATCHED;
   return cachedTemplate(req.url ?? '/');
 }
 

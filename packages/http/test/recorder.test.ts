@@ -194,3 +194,23 @@ test('the monitoring handler honours its prefix and Express-style mounting, and 
   expect(nextCalls).toBe(1);
   expect(count({})).toBe(before + 1);
 });
+
+test('an answer a framework gave without a route is `unmatched` at any status; plain node:http keeps the path rule', async () => {
+  // What Express does before routing (it sets originalUrl) and then for OPTIONS with no route:
+  // 200 with an Allow header.
+  handler = (req, res) => {
+    (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
+    if (req.url === '/orders/routed') setRoute('/orders/:name');
+    res.setHeader('allow', 'GET,HEAD');
+    res.end();
+  };
+  for (let i = 0; i < 20; i++)
+    expect(await send(`/orders/x${i}y`, { method: 'OPTIONS' })).toBe(200);
+  expect(count({ method: 'OPTIONS', endpoint: 'unmatched', status_code: '200' })).toBe(20);
+  expect(await send('/orders/routed')).toBe(200);
+  expect(count({ endpoint: '/orders/:name', status_code: '200' })).toBe(1);
+
+  handler = (_req, res) => res.end();
+  expect(await send('/plain/42/')).toBe(200);
+  expect(count({ endpoint: '/plain/:id', status_code: '200' })).toBe(1);
+});

@@ -25,6 +25,10 @@ declare module 'express-serve-static-core' {
 }
 
 const MAX_UPLOAD_BYTES = 1_000_000;
+/** Largest top-up the simulated payment providers accept; they decline larger ones. */
+const MAX_TOP_UP = 10_000;
+/** Share of payments the simulated providers fail to answer in time. */
+const PAYMENT_TIMEOUT_RATE = 0.01;
 
 class PaymentTimeoutError extends Error {
   override name = 'PaymentTimeoutError';
@@ -39,6 +43,10 @@ class ProviderError extends Error {
  */
 export function createApp(db: Database, cache: Cache, faults: Faults): express.Express {
   const app = express();
+  // The client address of a request relayed by a proxy on this host (the simulated users send
+  // X-Forwarded-For through loopback), the socket's otherwise: a remote client cannot choose
+  // its address. bizmon's abuse detection reads req.ip, so it sees each simulated client.
+  app.set('trust proxy', 'loopback');
   app.use(express.json({ limit: '2mb' }));
 
   // The monitoring endpoints, mounted in the app as well as on the exporter's port.
@@ -69,6 +77,12 @@ export function createApp(db: Database, cache: Cache, faults: Faults): express.E
     );
     if (rows[0]) await cache.set(`user:${id}`, JSON.stringify(rows[0]));
     return rows[0];
+  }
+
+  /** Keeps the cached user in step with a new balance (write-through, so reads keep hitting). */
+  async function cacheCredits(user: DemoUser, balance: number | undefined): Promise<void> {
+    if (balance === undefined) await cache.delete(`user:${user.id}`);
+    else await cache.set(`user:${user.id}`, JSON.stringify({ ...user, credits: balance }));
   }
 
   // Authentication runs after routing matched, as in most apps: bizmon reads the role after
@@ -141,7 +155,7 @@ export function createApp(db: Database, cache: Cache, faults: Faults): express.E
       res.status(402).json({ error: 'not enough credits' });
       return;
     }
-    await cache.delete(`user:${user.id}`);
+    await cacheCredits(user, rows[0].credits);
     credits.consumed({ amount: profile.cost, balanceAfter: rows[0].credits });
     aiTasks.submitted({ service, mode });
     await db.pool.query('INSERT INTO demo_tasks (user_id, service, status) VALUES ($1, $2, $3)', [
@@ -161,10 +175,11 @@ export function createApp(db: Database, cache: Cache, faults: Faults): express.E
         durationSeconds,
         error: new ProviderError(`${service} rejected the job`),
       });
-      await db.pool.query('UPDATE demo_users SET credits = credits + $2 WHERE id = $1', [
-        user.id,
-        profile.cost,
-      ]);
+      const refunded = await db.pool.query<{ credits: number }>(
+        'UPDATE demo_users SET credits = credits + $2 WHERE id = $1 RETURNING credits',
+        [user.id, profile.cost],
+      );
+      await cacheCredits(user, refunded.rows[0]?.credits);
       credits.refunded({ amount: profile.cost });
       res.status(502).json({ error: `${service} failed` });
       return;
@@ -175,11 +190,15 @@ export function createApp(db: Database, cache: Cache, faults: Faults): express.E
 
   app.post('/api/v1/credits/purchase', authenticate, async (req, res) => {
     const amount = Number((req.body as { amount?: number }).amount ?? 100);
-    if (Math.random() < 0.03) {
-      errors.paymentFailure({
-        provider: Math.random() < 0.5 ? 'alipay' : 'wechat_pay',
-        reason: 'timeout',
-      });
+    const provider = Math.random() < 0.5 ? 'alipay' : 'wechat_pay';
+    if (amount > MAX_TOP_UP) {
+      // The user's mistake, not a fault: counted as a failed payment, not an application error.
+      errors.paymentFailure({ provider, reason: 'limit_exceeded' });
+      res.status(402).json({ error: `top-ups are limited to ${MAX_TOP_UP} credits` });
+      return;
+    }
+    if (Math.random() < PAYMENT_TIMEOUT_RATE) {
+      errors.paymentFailure({ provider, reason: 'timeout' });
       errors.record(new PaymentTimeoutError('payment provider timed out'), 'payments');
       res.status(503).json({ error: 'payment failed, try again' });
       return;
@@ -188,7 +207,7 @@ export function createApp(db: Database, cache: Cache, faults: Faults): express.E
       'UPDATE demo_users SET credits = credits + $2 WHERE id = $1 RETURNING credits',
       [req.user!.id, amount],
     );
-    await cache.delete(`user:${req.user!.id}`);
+    await cacheCredits(req.user!, rows[0]?.credits);
     credits.purchased({ amount, userId: req.user!.id });
     res.json({ credits: rows[0]?.credits });
   });

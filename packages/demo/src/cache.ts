@@ -10,7 +10,8 @@ export interface Cache {
   close(): Promise<void>;
 }
 
-const TTL_SECONDS = 30;
+/** How long a user record stays cached; writes update it, so it only ages out when idle. */
+const TTL_SECONDS = 300;
 
 /** A Map whose entries expire, so the in-process cache has misses like a real one. */
 class ExpiringMap extends Map<string, string> {

@@ -13,7 +13,7 @@ import {
   traceEvents,
   type DifferentialResult,
 } from './support/differential';
-import { describeIf, hasServer } from './support/env';
+import { hasServer } from './support/env';
 
 const scripts = join(__dirname, 'fixtures', 'differential');
 
@@ -58,6 +58,47 @@ describe('pg behaves the same with and without bizmon', () => {
       { error: 'TypeError', name: 'TypeError', message: 'callback is not a function' },
     ]);
     expect(outcome(result, 'config non-function callback')?.[1]).toBe('throw');
+    expectCompleteAndIdentical(result);
+  });
+});
+
+describe('ioredis behaves the same with and without bizmon', () => {
+  let available = false;
+  beforeAll(async () => {
+    available = await hasServer('Redis', '127.0.0.1', 6379);
+  });
+
+  test('commands, pipelines, transactions, scripts, pub/sub and client lifecycles', async () => {
+    if (!available) return;
+    const result = await runPlainAndPreloaded(join(scripts, 'ioredis-calls.cjs'), {
+      DIFF_REDIS_PORT: '6379',
+      DIFF_CLOSED_PORT: String(await freePort()),
+      DIFF_PREFIX: `bizmon:differential:${process.pid}:${Date.now().toString(36)}:`,
+    });
+    expect(result.plain.meta.ioredisPatched).toBe(false);
+    expect(result.preloaded.meta.ioredisPatched).toBe(true);
+    // What subscribing to ioredis's tracing channel changed: a promise's identity and the
+    // order in which promises and callbacks settle.
+    expect(
+      traceEvents(result.plain).find((e) => e[1] === 'sendCommand returns the command promise'),
+    ).toEqual([expect.any(Number), 'sendCommand returns the command promise', true]);
+    expect(
+      traceEvents(result.plain)
+        .filter((e) => e[1] === 'order')
+        .map((e) => e[2]),
+    ).toEqual([
+      'microtask',
+      'nextTick',
+      'immediate',
+      'promise 1',
+      'callback 2',
+      'promise 3',
+      'callback 4',
+      'promise 5',
+      'callback 6',
+      'promise of 6',
+      'promise 7',
+    ]);
     expectCompleteAndIdentical(result);
   });
 });

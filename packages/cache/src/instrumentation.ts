@@ -93,16 +93,22 @@ export class IoredisInstrumentation extends InstrumentationBase {
             proto,
             'connect',
             (original) =>
-              function (this: RedisClientLike, ...args: unknown[]) {
+              // Same name and arity as ioredis's: the app sees the method it knows.
+              function connect(this: RedisClientLike, _callback?: unknown) {
                 trackClient(this);
-                return original.apply(this, args);
+                // eslint-disable-next-line prefer-rest-params
+                return original.apply(this, arguments as unknown as unknown[]);
               },
           );
           this.rewrap(
             proto,
             'sendCommand',
             (original) =>
-              function (this: RedisClientLike, command: RedisCommand) {
+              function sendCommand(
+                this: RedisClientLike,
+                command: RedisCommand,
+                _stream?: unknown,
+              ) {
                 if (command !== null && typeof command === 'object' && !command[TRACED]) {
                   try {
                     command[TRACED] = true;

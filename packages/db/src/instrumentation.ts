@@ -200,6 +200,7 @@ function trackingPool(Pool: new (...args: unknown[]) => PoolLike): unknown {
     }
   };
   Object.defineProperty(Tracked, 'name', { value: Pool.name });
+  Object.defineProperty(Tracked, 'length', { value: Pool.length });
   return Tracked;
 }
 

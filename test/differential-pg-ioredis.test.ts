@@ -35,19 +35,30 @@ function outcome(result: DifferentialResult, step: string): unknown[] | undefine
   );
 }
 
-describe('pg behaves the same with and without bizmon', () => {
-  let available = false;
-  beforeAll(async () => {
-    available = await hasServer('PostgreSQL', '127.0.0.1', 5432);
+/**
+ * Runs a script of test/fixtures/differential plain and preloaded, with a port nothing listens
+ * on in DIFF_CLOSED_PORT, when `server` answers on 127.0.0.1:`port` (else skips, loudly).
+ */
+async function runAgainst(
+  server: string,
+  port: number,
+  script: string,
+  env: Record<string, string>,
+): Promise<DifferentialResult | undefined> {
+  if (!(await hasServer(server, '127.0.0.1', port))) return undefined;
+  return runPlainAndPreloaded(join(scripts, script), {
+    DIFF_CLOSED_PORT: String(await freePort()),
+    ...env,
   });
+}
 
+describe('pg behaves the same with and without bizmon', () => {
   test('Client, Query, submittables and Pool: every call form and error', async () => {
-    if (!available) return;
-    const result = await runPlainAndPreloaded(join(scripts, 'pg-calls.cjs'), {
+    const result = await runAgainst('PostgreSQL', 5432, 'pg-calls.cjs', {
       DIFF_PG_URL:
         process.env.BIZMON_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-      DIFF_CLOSED_PORT: String(await freePort()),
     });
+    if (!result) return;
     expect(result.plain.meta.pgWrapped).toBe(false);
     expect(result.preloaded.meta.pgWrapped).toBe(true);
     // The case of issue #14: pg throws its TypeError and runs nothing.
@@ -63,18 +74,12 @@ describe('pg behaves the same with and without bizmon', () => {
 });
 
 describe('ioredis behaves the same with and without bizmon', () => {
-  let available = false;
-  beforeAll(async () => {
-    available = await hasServer('Redis', '127.0.0.1', 6379);
-  });
-
   test('commands, pipelines, transactions, scripts, pub/sub and client lifecycles', async () => {
-    if (!available) return;
-    const result = await runPlainAndPreloaded(join(scripts, 'ioredis-calls.cjs'), {
+    const result = await runAgainst('Redis', 6379, 'ioredis-calls.cjs', {
       DIFF_REDIS_PORT: '6379',
-      DIFF_CLOSED_PORT: String(await freePort()),
       DIFF_PREFIX: `bizmon:differential:${process.pid}:${Date.now().toString(36)}:`,
     });
+    if (!result) return;
     expect(result.plain.meta.ioredisPatched).toBe(false);
     expect(result.preloaded.meta.ioredisPatched).toBe(true);
     // What subscribing to ioredis's tracing channel changed: a promise's identity and the

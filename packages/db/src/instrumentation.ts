@@ -104,7 +104,9 @@ function timeSubmittable(q: Submittable, text: string, start: number): void {
     hide(q, 'handleReadyForQuery', function (this: unknown, connection: unknown) {
       if (!done) {
         done = true;
-        record(text, start, undefined);
+        // pg's Query ends a query whose row could not be parsed here, through handleError.
+        const canceled = (q as { _canceledDueToError?: unknown })._canceledDueToError;
+        record(text, start, canceled ? canceled : undefined);
       }
       return handleReadyForQuery.call(this, connection);
     });

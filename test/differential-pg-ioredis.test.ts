@@ -107,3 +107,13 @@ describe('ioredis behaves the same with and without bizmon', () => {
     expectCompleteAndIdentical(result);
   });
 });
+
+test('the harness reports where two traces part, and nothing for equal ones', () => {
+  expect(traceDifference(['a', 'b'], ['a', 'b'])).toBeUndefined();
+  const message = traceDifference(['a', 'b', 'c'], ['a', 'x', 'c']);
+  expect(message).toContain('traces differ at event 1');
+  expect(message).toContain('> b');
+  expect(message).toContain('> x');
+  // A run that stopped early differs where it stopped.
+  expect(traceDifference(['a', 'b'], ['a'])).toContain('traces differ at event 1');
+});

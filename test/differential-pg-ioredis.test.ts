@@ -108,6 +108,28 @@ describe('ioredis behaves the same with and without bizmon', () => {
   });
 });
 
+describe('an ESM app importing pg and ioredis, preloaded with --import', () => {
+  test('default, named and namespace imports, and a few calls of each form', async () => {
+    const servers =
+      (await hasServer('PostgreSQL', '127.0.0.1', 5432)) &&
+      (await hasServer('Redis', '127.0.0.1', 6379));
+    if (!servers) return;
+    const result = await runPlainAndPreloaded(
+      join(scripts, 'esm-imports.mjs'),
+      {
+        DIFF_PG_URL:
+          process.env.BIZMON_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+        DIFF_REDIS_PORT: '6379',
+        DIFF_PREFIX: `bizmon:differential-esm:${process.pid}:${Date.now().toString(36)}:`,
+      },
+      { preload: '--import' },
+    );
+    expect(result.plain.meta).toEqual({ pgWrapped: false, ioredisPatched: false });
+    expect(result.preloaded.meta).toEqual({ pgWrapped: true, ioredisPatched: true });
+    expectCompleteAndIdentical(result);
+  });
+});
+
 test('the harness reports where two traces part, and nothing for equal ones', () => {
   expect(traceDifference(['a', 'b'], ['a', 'b'])).toBeUndefined();
   const message = traceDifference(['a', 'b', 'c'], ['a', 'x', 'c']);

@@ -31,6 +31,8 @@ export interface DifferentialResult {
 export interface DifferentialOptions {
   /** Kill a run that has not exited by then (a hung script; not a speed check). Default 60 s. */
   timeoutMs?: number;
+  /** How the preloaded run loads bizmon: `--require` (default) or `--import` (ESM apps). */
+  preload?: '--require' | '--import';
   /** Extra node flags for both runs. */
   nodeArgs?: string[];
 }
@@ -82,8 +84,9 @@ async function runOnce(
 }
 
 /**
- * Runs `scriptPath` plain, then preloaded with `--require @bizmon/node/register`, one after the
- * other (so the two never compete for the same keys, rows or CPU), with `env` added to both.
+ * Runs `scriptPath` plain, then preloaded with `--require @bizmon/node/register` (or `--import`,
+ * see {@link DifferentialOptions.preload}), one after the other (so the two never compete for
+ * the same keys, rows or CPU), with `env` added to both.
  */
 export async function runPlainAndPreloaded(
   scriptPath: string,
@@ -94,7 +97,7 @@ export async function runPlainAndPreloaded(
   const nodeArgs = options.nodeArgs ?? [];
   const plain = await runOnce([...nodeArgs, scriptPath], env, timeoutMs);
   const preloaded = await runOnce(
-    [...nodeArgs, '--require', '@bizmon/node/register', scriptPath],
+    [...nodeArgs, options.preload ?? '--require', '@bizmon/node/register', scriptPath],
     env,
     timeoutMs,
   );

@@ -19,9 +19,9 @@ async function taskRequest(running: RunningApp, role?: string): Promise<boolean>
 test('inside a request of a preloaded app the helpers take the request user role', async () => {
   const running = await startApp(app);
   try {
-    // On demand (the default): the first request to use the context arms it, so it has none
-    // itself and its helpers fall back to anonymous; every later request has one.
-    expect(await taskRequest(running, 'vip')).toBe(false);
+    // On demand (the default): the app loaded @bizmon/business, which armed the context before
+    // it served, so the very first request has one.
+    expect(await taskRequest(running, 'vip')).toBe(true);
     expect(await taskRequest(running, 'vip')).toBe(true);
     expect(await taskRequest(running)).toBe(true);
     const f = expectMatchesCatalog(
@@ -29,14 +29,14 @@ test('inside a request of a preloaded app the helpers take the request user role
     );
     const tasks = (labels: Record<string, string>): number | undefined =>
       sampleValue(f, 'ai_tasks_total', labels);
-    expect(tasks({ service: 'midjourney', status: 'pending', user_role: 'vip' })).toBe(1);
-    expect(tasks({ service: 'flux', status: 'success', user_role: 'vip' })).toBe(1);
+    expect(tasks({ service: 'midjourney', status: 'pending', user_role: 'vip' })).toBe(2);
+    expect(tasks({ service: 'flux', status: 'success', user_role: 'vip' })).toBe(2);
     expect(
       sampleValue(f, 'credits_operations_total', { operation: 'consume', user_role: 'vip' }),
-    ).toBe(1);
-    expect(sampleValue(f, 'credits_consumed_total', { user_role: 'vip' })).toBe(5);
+    ).toBe(2);
+    expect(sampleValue(f, 'credits_consumed_total', { user_role: 'vip' })).toBe(10);
     // Without a role the request user is anonymous — never the seed's hard-coded "user".
-    expect(tasks({ service: 'midjourney', status: 'pending', user_role: 'anonymous' })).toBe(2);
+    expect(tasks({ service: 'midjourney', status: 'pending', user_role: 'anonymous' })).toBe(1);
     expect(tasks({ user_role: 'user' })).toBe(0);
     expect(
       sampleValue(f, 'ai_task_duration_seconds_count', { service: 'flux', mode: 'fast' }),

@@ -90,30 +90,6 @@ describe('ioredis metrics from a preloaded app on the real Redis', () => {
   });
 });
 
-describe('ioredis without its tracing channel (ioredis < 5.11 path, forced)', () => {
-  test('counts the same, once per command', async () => {
-    if (!mainRedis) return;
-    const app = await startApp(fixture, {
-      env: {
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        PREFIX: `${prefix}legacy:`,
-        BIZMON_INTERNAL_IOREDIS_LEGACY: 'true',
-      },
-    });
-    try {
-      for (const scenario of ['basic', 'pipeline', 'multi', 'offline', 'cleanup'])
-        await call(app, scenario);
-      const families = await scrape(app);
-      expect(ops(families, 'get', 'hit')).toBe(9);
-      expect(ops(families, 'get', 'miss')).toBe(8);
-      expect(ops(families, 'set', 'success')).toBe(5);
-      expect(ops(families, 'delete', 'success')).toBe(4);
-    } finally {
-      await app.stop();
-    }
-  });
-});
-
 describe('Redis servers the test starts', () => {
   let server: LocalRedis | undefined;
   let cluster: LocalRedis | undefined;

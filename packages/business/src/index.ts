@@ -1,3 +1,4 @@
+export { setRequestUser, currentUserRole, type RequestUser } from './app-entry';
 export {
   aiTasks,
   monitorAiTask,

@@ -1,13 +1,11 @@
-import diagnostics from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import { instruments, warnRateLimited } from '@bizmon/core';
 import { Kind, kindOf, lookupsIn, operationOf } from './commands';
 import { recordDuration, recordLookups, recordResult } from './record';
 
 /**
- * The context of one Redis command: what ioredis ≥ 5.11 publishes on its `ioredis:command`
- * tracing channel (`command`, `result` or `error`), plus what bizmon adds: the client (set by
- * the instrumentation's _buildCommandContext wrapper) and the start time.
+ * The context of one Redis command, built by the instrumentation's sendCommand wrapper: its
+ * name, client and start time, then the raw reply (`result`) or the `error`.
  */
 export interface CommandContext {
   command: string;
@@ -54,7 +52,15 @@ function finish(
   } else recordResult(operation, 'success');
 }
 
-/** Called when a command is written (tracing channel `start`). */
+/** A MULTI-queued command's reply: `QUEUED`, raw (a Buffer) or decoded. */
+function isQueuedReply(result: unknown): boolean {
+  return (
+    result === 'QUEUED' ||
+    (Buffer.isBuffer(result) && result.length === 6 && result.toString('latin1') === 'QUEUED')
+  );
+}
+
+/** Called when a command is sent (or queued while offline). */
 export function onCommandStart(ctx: CommandContext): void {
   if (ctx.bizmonIgnored) return;
   const kind = kindOf(ctx.command);
@@ -68,19 +74,19 @@ export function onCommandStart(ctx: CommandContext): void {
   } else if (kind !== Kind.Ignore) openTransactions.get(owner)?.push(ctx);
 }
 
-/** Called when a command's reply or error arrived (tracing channel `asyncEnd`). */
+/** Called when a command's reply or error arrived. */
 export function onCommandEnd(ctx: CommandContext): void {
   try {
     const kind = ctx.bizmonKind;
     if (kind === undefined || ctx.bizmonIgnored) return;
     if (kind !== Kind.Ignore) {
       // Inside MULTI the reply is QUEUED; the real reply comes with EXEC.
-      if (ctx.result === 'QUEUED' && ctx.error === undefined) return;
+      if (ctx.error === undefined && isQueuedReply(ctx.result)) return;
       finish(ctx, kind, ctx.result, ctx.error, performance.now());
       return;
     }
     if (ctx.command !== 'exec' || !ctx.bizmonQueued) return;
-    const queued = ctx.bizmonQueued.filter((q) => q.result === 'QUEUED');
+    const queued = ctx.bizmonQueued.filter((q) => isQueuedReply(q.result));
     const replies = ctx.result;
     const end = performance.now();
     queued.forEach((q, i) => {
@@ -98,28 +104,4 @@ export function onCommandEnd(ctx: CommandContext): void {
   } catch (err) {
     warnRateLimited('cache-record', `could not record a Redis command: ${(err as Error).message}`);
   }
-}
-
-const START = 'tracing:ioredis:command:start';
-const ASYNC_END = 'tracing:ioredis:command:asyncEnd';
-let subscribed = false;
-const onStart = onCommandStart as (message: unknown) => void;
-const onEnd = onCommandEnd as (message: unknown) => void;
-
-/**
- * Subscribes to ioredis's `ioredis:command` tracing channel (ioredis ≥ 5.11): only its start and
- * asyncEnd events, the two bizmon needs.
- */
-export function subscribeCommands(): void {
-  if (subscribed) return;
-  subscribed = true;
-  diagnostics.subscribe(START, onStart);
-  diagnostics.subscribe(ASYNC_END, onEnd);
-}
-
-export function unsubscribeCommands(): void {
-  if (!subscribed) return;
-  subscribed = false;
-  diagnostics.unsubscribe(START, onStart);
-  diagnostics.unsubscribe(ASYNC_END, onEnd);
 }

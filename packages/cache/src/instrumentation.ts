@@ -1,8 +1,8 @@
-import diagnostics from 'node:diagnostics_channel';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
+import { warnRateLimited } from '@bizmon/core';
 import { isOwnClient, trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
 
@@ -10,25 +10,19 @@ const VERSION = '0.1.0';
 
 interface RedisPrototype {
   connect: (this: RedisClientLike, ...args: unknown[]) => unknown;
-  _buildCommandContext?: (this: RedisClientLike, command: unknown) => CommandContext;
-  sendCommand: (this: RedisClientLike, command: LegacyCommand, stream?: unknown) => unknown;
+  sendCommand: (this: RedisClientLike, command: RedisCommand, stream?: unknown) => unknown;
 }
 
-interface LegacyCommand {
+/** The parts of an ioredis Command that bizmon uses (ioredis 4 to 6 alike). */
+interface RedisCommand {
   name: string;
-  promise: Promise<unknown>;
+  resolve?: (this: unknown, value: unknown) => unknown;
+  reject?: (this: unknown, err: unknown) => unknown;
+  isResolved?: boolean;
   [TRACED]?: boolean;
 }
 
 const TRACED = Symbol('bizmon.traced');
-
-/** ioredis ≥ 5.11 publishes `ioredis:command`; older versions need sendCommand wrapped. */
-export function hasCommandChannel(version: string | undefined): boolean {
-  const [major = 0, minor = 0] = (version ?? '0.0').split('.').map(Number);
-  return (
-    typeof diagnostics.tracingChannel === 'function' && (major > 5 || (major === 5 && minor >= 11))
-  );
-}
 
 function extractRedis(module: unknown): { prototype: RedisPrototype } | undefined {
   const m = module as { Redis?: unknown; default?: unknown; prototype?: unknown } | undefined;
@@ -39,13 +33,45 @@ function extractRedis(module: unknown): { prototype: RedisPrototype } | undefine
 }
 
 /**
- * ioredis instrumentation. Commands are measured from ioredis's own `ioredis:command` tracing
- * channel (subscribed by the plugin): it fires once per command even when the command waited in
- * the offline queue, and carries the decoded reply or the error. This instrumentation only adds
- * what the channel lacks: it tracks clients as they connect (for INFO memory and the health
- * check) and adds the client to the channel's context (for MULTI and to skip bizmon's own
- * clients). For ioredis < 5.11, which has no channel, it wraps sendCommand instead, marking each
- * command so a command re-sent from the offline queue is counted once. Not built on
+ * Observes how one command settles by wrapping the command's own `resolve` and `reject` (the
+ * functions ioredis calls with the reply or the error), never its promise: a handler on the
+ * promise would mark a rejection the app ignores as handled, and would add promise steps.
+ */
+function observe(command: RedisCommand, ctx: CommandContext): void {
+  const { resolve, reject } = command;
+  if (typeof resolve !== 'function' || typeof reject !== 'function') return;
+  let settled = false;
+  command.resolve = function (this: unknown, value: unknown) {
+    // eslint-disable-next-line prefer-rest-params
+    const result = resolve.apply(this, arguments as unknown as [unknown]);
+    // A reply ioredis could not transform was rejected instead (through `reject` below).
+    if (!settled && command.isResolved !== false) {
+      settled = true;
+      ctx.result = value;
+      onCommandEnd(ctx);
+    }
+    return result;
+  };
+  command.reject = function (this: unknown, err: unknown) {
+    if (!settled) {
+      settled = true;
+      ctx.error = err ?? new Error('command failed');
+      onCommandEnd(ctx);
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return reject.apply(this, arguments as unknown as [unknown]);
+  };
+}
+
+/**
+ * ioredis instrumentation: wraps `sendCommand`, which every command passes through (again when
+ * it is re-sent from the offline queue or after a reconnect, hence the mark that counts it
+ * once), and `connect`, to track clients for INFO memory and the health check.
+ *
+ * Invisible: `sendCommand` returns exactly what ioredis returns. ioredis ≥ 5.11 also publishes
+ * an `ioredis:command` tracing channel, but subscribing to it makes every command return a
+ * wrapper promise that settles later than the command, which changes the order in which an
+ * app's promises and callbacks run; bizmon does not subscribe. Not built on
  * instrumentation-ioredis: that one needs a span per command, calls its hooks twice for queued
  * commands and never reports errors to them.
  */
@@ -59,7 +85,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
       new InstrumentationNodeModuleDefinition(
         'ioredis',
         ['>=4.0.0 <7'],
-        (module: unknown, version?: string) => {
+        (module: unknown) => {
           const Redis = extractRedis(module);
           if (!Redis) return module;
           const proto = Redis.prototype;
@@ -67,57 +93,49 @@ export class IoredisInstrumentation extends InstrumentationBase {
             proto,
             'connect',
             (original) =>
-              function (this: RedisClientLike, ...args: unknown[]) {
+              // Same name and arity as ioredis's: the app sees the method it knows.
+              function connect(this: RedisClientLike, _callback?: unknown) {
                 trackClient(this);
-                return original.apply(this, args);
+                // eslint-disable-next-line prefer-rest-params
+                return original.apply(this, arguments as unknown as unknown[]);
               },
           );
-          if (typeof proto._buildCommandContext === 'function') {
-            this.rewrap(
-              proto,
-              '_buildCommandContext',
-              (original) =>
-                function (this: RedisClientLike, command: unknown) {
-                  const ctx = original.call(this, command);
-                  ctx.client = this;
-                  if (isOwnClient(this)) ctx.bizmonIgnored = true;
-                  return ctx;
-                },
-            );
-          }
-          if (
-            !hasCommandChannel(version) ||
-            process.env.BIZMON_INTERNAL_IOREDIS_LEGACY === 'true'
-          ) {
-            this.rewrap(
-              proto,
-              'sendCommand',
-              (original) =>
-                function (this: RedisClientLike, command: LegacyCommand, stream?: unknown) {
-                  const result = original.call(this, command, stream);
-                  if (command && !command[TRACED] && command.promise) {
+          this.rewrap(
+            proto,
+            'sendCommand',
+            (original) =>
+              function sendCommand(
+                this: RedisClientLike,
+                command: RedisCommand,
+                _stream?: unknown,
+              ) {
+                if (command !== null && typeof command === 'object' && !command[TRACED]) {
+                  try {
                     command[TRACED] = true;
                     const ctx: CommandContext = {
-                      command: command.name,
+                      command: String(command.name),
                       client: this,
                       bizmonIgnored: isOwnClient(this),
                     };
                     onCommandStart(ctx);
-                    command.promise.then(
-                      (value) => ((ctx.result = value), onCommandEnd(ctx)),
-                      (err: unknown) => ((ctx.error = err), onCommandEnd(ctx)),
+                    observe(command, ctx);
+                  } catch (err) {
+                    warnRateLimited(
+                      'cache-command',
+                      `could not observe a Redis command: ${(err as Error).message}`,
                     );
                   }
-                  return result;
-                },
-            );
-          }
+                }
+                // eslint-disable-next-line prefer-rest-params
+                return original.apply(this, arguments as unknown as [RedisCommand, unknown]);
+              },
+          );
           return module;
         },
         (module: unknown) => {
           const Redis = extractRedis(module);
           if (!Redis) return;
-          for (const name of ['connect', '_buildCommandContext', 'sendCommand'] as const) {
+          for (const name of ['connect', 'sendCommand'] as const) {
             if ((Redis.prototype[name] as { __wrapped?: boolean } | undefined)?.__wrapped)
               this._unwrap(Redis.prototype, name);
           }
@@ -129,7 +147,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
   private rewrap<K extends keyof RedisPrototype>(
     proto: RedisPrototype,
     name: K,
-    wrapper: (original: NonNullable<RedisPrototype[K]>) => NonNullable<RedisPrototype[K]>,
+    wrapper: (original: RedisPrototype[K]) => RedisPrototype[K],
   ): void {
     if ((proto[name] as { __wrapped?: boolean } | undefined)?.__wrapped) this._unwrap(proto, name);
     this._wrap(proto, name, wrapper as never);

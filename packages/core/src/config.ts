@@ -28,7 +28,8 @@ export interface BizmonConfig {
   httpIgnorePaths: string[];
   /**
    * When requests start carrying a request context (BIZMON_REQUEST_CONTEXT): `on-demand` once
-   * the app first reads or sets it, `always` from the first request.
+   * the app loads @bizmon/http or @bizmon/business (or first reads or sets the context),
+   * `always` from the first request.
    */
   requestContext: RequestContextMode;
 }

@@ -25,17 +25,19 @@ export interface RequestContext {
 export const ANONYMOUS_ROLE = 'anonymous';
 
 /**
- * Marks the request context as used, so requests entering from now on carry one. Called by
- * every reader and writer below, and at start with `BIZMON_REQUEST_CONTEXT=always`.
+ * Arms the request context: requests entering from now on carry one. Called when the app loads
+ * the main entry of @bizmon/http or @bizmon/business (normally before it serves, so its counts
+ * are exact from the first request), by every reader and writer below (for an app that reaches
+ * them some other way), and at start with `BIZMON_REQUEST_CONTEXT=always`.
  *
  * Why not always: on Node 20 an AsyncLocalStorage that has been entered runs an async_hooks
  * `init` hook for every async resource of the process, measured at about 8% of a trivial HTTP
- * server's CPU (bench/README.md). An app that never asks for the current request (no
- * `setRequestUser`, helpers given `userRole`) should not pay for it. The price of waiting for
- * the first use: the requests already in flight at that moment have no context, so a helper
- * they call falls back to `anonymous` (HTTP metrics still read `req.user`).
+ * server's CPU (bench/README.md). An app that only runs with the preload and never imports
+ * either package cannot read the context and should not pay for it. Arming at the first read
+ * alone was not enough: the requests already in flight at that moment, the first authenticated
+ * one included, had no context and their helpers counted `anonymous`.
  */
-export function useRequestContext(): void {
+export function armRequestContext(): void {
   state.requestContextInUse = true;
 }
 
@@ -48,7 +50,7 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
 /**
  * Makes `context` the current request context for the rest of the current synchronous
  * execution and everything it schedules (AsyncLocalStorage#enterWith), once the context is in
- * use (see {@link useRequestContext}). For instrumentation that sees a request start on a
+ * armed (see {@link armRequestContext}). For instrumentation that sees a request start on a
  * diagnostics_channel and cannot wrap the handler in a callback; it also keeps the context
  * across the request body's events, which `run` does not.
  */

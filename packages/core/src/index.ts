@@ -15,6 +15,7 @@ export {
 } from './config';
 export {
   ANONYMOUS_ROLE,
+  armRequestContext,
   currentRequestContext,
   currentUserRole,
   enterRequestContext,

@@ -7,7 +7,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { BizmonConfig } from './config';
-import { useRequestContext } from './context';
+import { armRequestContext } from './context';
 import { instruments } from './instruments';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
@@ -78,7 +78,7 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   if (current) return current;
   state.cardinalityLimit = config.cardinalityLimit;
   state.enabled = !config.disabled;
-  if (config.requestContext === 'always') useRequestContext();
+  if (config.requestContext === 'always') armRequestContext();
 
   const producer = new BizmonMetricProducer(BIZMON_VERSION);
   const readers: MetricReader[] = [];

@@ -62,36 +62,54 @@ function extractExports<T>(module: T): T {
  * a query's callback exactly once, on success or error.
  */
 function timedCallback(cb: Callback, text: string, start: number): Callback {
-  return function (this: unknown, err: unknown, res: unknown) {
+  return function (this: unknown, err: unknown) {
     record(text, start, err);
-    return cb.call(this, err, res);
+    // The arguments as pg passed them: an error comes alone, `(err)`, not `(err, undefined)`.
+    // eslint-disable-next-line prefer-rest-params
+    return cb.apply(this, arguments as unknown as [unknown, unknown]);
   };
 }
 
-/** Submittables (pg-cursor, pg-query-stream, Query objects) end in handleError or handleReadyForQuery. */
+/**
+ * Properties bizmon adds to an app's submittable are non-enumerable, so the object's keys,
+ * JSON and inspection stay what the app and its library made them.
+ */
+function hide(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, {
+    value,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+/**
+ * Submittables (pg-cursor, pg-query-stream, Query objects) end in handleError or
+ * handleReadyForQuery, whichever comes first: pg makes a query that failed inactive, so no
+ * readyForQuery reaches it after its error.
+ */
 function timeSubmittable(q: Submittable, text: string, start: number): void {
   let done = false;
   const { handleError, handleReadyForQuery } = q;
-  let failure: unknown;
   if (typeof handleError === 'function') {
-    q.handleError = function (this: unknown, err: unknown, connection: unknown) {
-      failure ??= err ?? new Error('query failed');
-      // A connection-level error never reaches handleReadyForQuery.
-      if (!done && connection === undefined) {
-        done = true;
-        record(text, start, failure);
-      }
-      return handleError.call(this, err, connection);
-    };
-  }
-  if (typeof handleReadyForQuery === 'function') {
-    q.handleReadyForQuery = function (this: unknown, connection: unknown) {
+    hide(q, 'handleError', function (this: unknown, err: unknown, connection: unknown) {
       if (!done) {
         done = true;
-        record(text, start, failure);
+        record(text, start, err ?? new Error('query failed'));
+      }
+      return handleError.call(this, err, connection);
+    });
+  }
+  if (typeof handleReadyForQuery === 'function') {
+    hide(q, 'handleReadyForQuery', function (this: unknown, connection: unknown) {
+      if (!done) {
+        done = true;
+        // pg's Query ends a query whose row could not be parsed here, through handleError.
+        const canceled = (q as { _canceledDueToError?: unknown })._canceledDueToError;
+        record(text, start, canceled ? canceled : undefined);
       }
       return handleReadyForQuery.call(this, connection);
-    };
+    });
   }
 }
 
@@ -106,10 +124,27 @@ function textOf(config: unknown): string | undefined {
 }
 
 /**
+ * The callback pg will call for a query that is not a submittable, by pg's own precedence
+ * (utils.normalizeQueryConfig): a truthy third argument, else a function second argument, else
+ * the config's `callback`. Anything truthy counts, function or not, as it does for pg.
+ */
+function callbackOf(config: unknown, values: unknown, callback: unknown): unknown {
+  if (callback) return callback;
+  if (typeof values === 'function') return values;
+  return typeof config === 'object' && config !== null
+    ? (config as { callback?: unknown }).callback
+    : undefined;
+}
+
+/**
  * Wraps Client.prototype.query. Chosen over instrumentation-pg's hooks because those only see
  * the query before it runs (responseHook is skipped on errors, promise rejections lose
  * error.type, and timing would need a span per query); here one closure per query measures the
  * duration and sees every outcome, for callback, promise and submittable queries alike.
+ *
+ * Invisible: every call reaches pg with the arguments pg would have chosen among, and every
+ * call pg rejects (no query, a callback that is not a function) is passed through untouched,
+ * so pg throws its own error.
  */
 function patchQuery(original: QueryFn): QueryFn {
   return function query(
@@ -119,35 +154,26 @@ function patchQuery(original: QueryFn): QueryFn {
     callback?: unknown,
   ): unknown {
     const text = textOf(config);
-    // Not a query bizmon can label: pass the call through untouched, argument count included.
-    if (text === undefined) {
+    const submittable =
+      text !== undefined && typeof (config as { submit?: unknown }).submit === 'function';
+    const cb = submittable ? undefined : callbackOf(config, values, callback);
+    // Not a query bizmon can label, or a call pg refuses: pass it through untouched,
+    // argument count included.
+    if (text === undefined || (cb && typeof cb !== 'function')) {
       // eslint-disable-next-line prefer-rest-params
       return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
     }
     const start = performance.now();
-    if (typeof (config as Submittable).submit === 'function') {
-      const q = config as Submittable;
-      if (!q.callback && typeof values !== 'function' && typeof callback !== 'function')
-        timeSubmittable(q, text, start);
-      else if (typeof q.callback === 'function')
-        q.callback = timedCallback(q.callback as Callback, text, start);
-      else if (typeof values === 'function')
-        values = timedCallback(values as Callback, text, start);
-      else callback = timedCallback(callback as Callback, text, start);
-      return original.call(this, config, values, callback);
+    if (submittable) {
+      // Timed through the submittable's own end hooks, whatever callback pg gives it.
+      timeSubmittable(config as Submittable, text, start);
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
     }
-    if (typeof values === 'function')
-      return original.call(this, config, timedCallback(values as Callback, text, start), callback);
-    if (typeof callback === 'function')
-      return original.call(this, config, values, timedCallback(callback as Callback, text, start));
-    if (
-      typeof config === 'object' &&
-      typeof (config as { callback?: unknown }).callback === 'function'
-    ) {
-      // A config object carrying its own callback: shadow it without touching the app's object.
-      const shadow = Object.create(config as object) as { callback: Callback };
-      shadow.callback = timedCallback((config as { callback: Callback }).callback, text, start);
-      return original.call(this, shadow, values, callback);
+    if (typeof cb === 'function') {
+      // pg lets a truthy third argument override a function `values` and the config's own
+      // callback, so the timed callback goes there and the app's objects stay untouched.
+      return original.call(this, config, values, timedCallback(cb as Callback, text, start));
     }
     // Promise form: run it as a callback query and build the promise as pg does, so the app's
     // promise keeps pg's semantics (an unawaited rejection still reports as unhandled).
@@ -176,6 +202,7 @@ function trackingPool(Pool: new (...args: unknown[]) => PoolLike): unknown {
     }
   };
   Object.defineProperty(Tracked, 'name', { value: Pool.name });
+  Object.defineProperty(Tracked, 'length', { value: Pool.length });
   return Tracked;
 }
 

@@ -1,5 +1,5 @@
 export { plugin } from './plugin';
-export { setRequestUser, currentUserRole, type RequestUser } from '@bizmon/core';
+export { setRequestUser, currentUserRole, type RequestUser } from './app-entry';
 export { setRoute, RequestState } from './request-state';
 export { routeTemplate, isIdSegment, joinRoute, UNMATCHED, ID_PLACEHOLDER } from './route-template';
 export {

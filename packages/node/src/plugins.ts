@@ -1,8 +1,12 @@
 import type { BizmonPlugin } from '@bizmon/core';
-import { plugin as http } from '@bizmon/http';
+import { plugin as http } from '@bizmon/http/plugin';
 import { plugin as pg } from '@bizmon/db';
 import { plugin as ioredis } from '@bizmon/cache';
-import { plugin as business } from '@bizmon/business';
+import { plugin as business } from '@bizmon/business/plugin';
 
-/** Every package's contribution, in registration order. */
+/**
+ * Every package's contribution, in registration order. @bizmon/http and @bizmon/business are
+ * loaded through their `/plugin` entries: their main entries arm the request context, which is
+ * the app's doing (importing them to call setRequestUser or a helper), not the preload's.
+ */
 export const plugins: readonly BizmonPlugin[] = [http, pg, ioredis, business];

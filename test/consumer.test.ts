@@ -34,17 +34,75 @@ interface PackResult {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bizmon-consumer-'));
-const appDir = join(work, 'my-service');
 const run = `${process.pid}_${Date.now()}`;
 const schema = `bizmon_consumer_${run}`;
-const prefix = `bizmon-consumer:${run}:`;
-// Order ids unique to this run, so the README's `orders:<id>` cache keys are this run's alone.
-const orderIds = [Date.now() % 1e9, (Date.now() % 1e9) + 1];
+const base = Date.now() % 1e9;
+
+/** One service built from the README's steps, and what it must show. */
+interface Service {
+  title: string;
+  dir: string;
+  /** Installed after the README's packages. */
+  extra: string[];
+  /** The service's package.json `overrides`. */
+  overrides?: Record<string, string>;
+  /** The versions of @opentelemetry/api and @opentelemetry/sdk-metrics it must end up with. */
+  api: RegExp;
+  sdk: RegExp;
+  /** Order ids of its own, so the README's `orders:<id>` cache keys are its alone. */
+  orderIds: [number, number];
+  prefix: string;
+}
+
+const services: Service[] = [
+  {
+    // What npm picks: OpenTelemetry SDK 2 with api 1.9 on Node 20, SDK 3 with api 1.10 on
+    // Node ≥ 22.15 (SDK 3 requires it, and npm prefers versions whose engines match).
+    title: 'as npm resolves it',
+    dir: join(work, 'my-service'),
+    extra: [],
+    api: /^1\.(9|1\d)\./,
+    sdk: /^(2\.1[2-9]|3)\./,
+    orderIds: [base, base + 1],
+    prefix: `bizmon-consumer:${run}:a:`,
+  },
+  {
+    // What Node ≥ 22.15 gets, forced here whatever the Node: SDK 3 and api 1.10.
+    title: 'on OpenTelemetry SDK 3 with @opentelemetry/api 1.10',
+    dir: join(work, 'my-service-otel3'),
+    extra: ['@opentelemetry/api@^1.10.0'],
+    overrides: {
+      '@opentelemetry/core': '^3.1.0',
+      '@opentelemetry/resources': '^3.1.0',
+      '@opentelemetry/sdk-metrics': '^3.1.0',
+      '@opentelemetry/exporter-prometheus': '^0.301.0',
+      '@opentelemetry/exporter-metrics-otlp-http': '^0.301.0',
+      '@opentelemetry/instrumentation': '^0.301.0',
+    },
+    api: /^1\.10\./,
+    sdk: /^3\./,
+    orderIds: [base + 2, base + 3],
+    prefix: `bizmon-consumer:${run}:b:`,
+  },
+];
 
 let registry: LocalRegistry | undefined;
 let packed: PackResult[] = [];
 let ready = false;
 let pg: Client | undefined;
+
+/** The README's steps in a new folder: npm init, its npm install line, then `extra`. */
+async function install(service: Service): Promise<void> {
+  const { install: packages } = readmeSteps();
+  mkdirSync(service.dir);
+  await registry!.npm(['init', '-y'], service.dir);
+  if (service.overrides) {
+    const file = join(service.dir, 'package.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...manifest, overrides: service.overrides }, null, 2));
+  }
+  await registry!.npm(['install', ...packages, ...service.extra], service.dir);
+}
 
 beforeAll(async () => {
   const backends =
@@ -83,13 +141,10 @@ beforeAll(async () => {
   await pg.connect();
   await pg.query(`CREATE SCHEMA ${schema}`);
   await pg.query(`CREATE TABLE ${schema}.orders (id bigint PRIMARY KEY, total int)`);
-  await pg.query(`INSERT INTO ${schema}.orders VALUES ($1, 10), ($2, 20)`, orderIds);
+  for (const { orderIds } of services)
+    await pg.query(`INSERT INTO ${schema}.orders VALUES ($1, 10), ($2, 20)`, orderIds);
 
-  const { install } = readmeSteps();
-  rmSync(appDir, { recursive: true, force: true });
-  mkdirSync(appDir);
-  await registry.npm(['init', '-y'], appDir);
-  await registry.npm(['install', ...install], appDir);
+  for (const service of services) await install(service);
   ready = true;
 }, 240_000);
 
@@ -101,8 +156,10 @@ afterAll(async () => {
   const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
   try {
     await redis.connect();
-    const keys = [...(await redis.keys(`${prefix}*`)), ...orderIds.map((id) => `orders:${id}`)];
-    if (keys.length > 0) await redis.del(...keys);
+    for (const { prefix, orderIds } of services) {
+      const keys = [...(await redis.keys(`${prefix}*`)), ...orderIds.map((id) => `orders:${id}`)];
+      if (keys.length > 0) await redis.del(...keys);
+    }
   } catch {
     // Redis absent: nothing was written.
   } finally {
@@ -146,105 +203,131 @@ describe('the packed packages', () => {
   });
 });
 
-describe("the README's service, installed from the registry by name", () => {
-  let app: RunningApp | undefined;
-  afterAll(() => app?.stop());
+describe.each(services)(
+  "the README's service, installed from the registry by name, $title",
+  (service) => {
+    let app: RunningApp | undefined;
+    afterAll(() => app?.stop());
 
-  test('has one copy of ioredis 5, pg and @opentelemetry/api, and a valid tree', async () => {
-    if (!ready) return;
-    // `npm ls` fails on an invalid tree (a peer out of range, a missing dependency).
-    const tree = JSON.parse(
-      await registry!.npm(['ls', '--all', '--json', 'ioredis', 'pg', '@opentelemetry/api'], appDir),
-    ) as unknown;
-    const copies = new Map<string, Set<string>>();
-    const walk = (node: { dependencies?: Record<string, unknown> }): void => {
-      for (const [name, child] of Object.entries(node.dependencies ?? {})) {
-        const { version } = child as { version: string };
-        if (!copies.has(name)) copies.set(name, new Set());
-        copies.get(name)!.add(version);
-        walk(child as { dependencies?: Record<string, unknown> });
-      }
-    };
-    walk(tree as { dependencies?: Record<string, unknown> });
-    const only = (name: string): string => {
-      expect({ name, versions: [...(copies.get(name) ?? [])] }).toEqual({
-        name,
-        versions: [expect.any(String)],
-      });
-      return [...copies.get(name)!][0]!;
-    };
-    expect(only('ioredis')).toMatch(/^5\./);
-    expect(only('pg')).toMatch(/^8\./);
-    // Our peer range is ^1.9.0; OpenTelemetry's SDK 2.x (our dependency) still caps it below 1.10.
-    expect(only('@opentelemetry/api')).toMatch(/^1\.(9|[1-9]\d)\./);
-    // One physical copy each: every path npm reports for ioredis/pg is the same folder.
-    const paths = (await registry!.npm(['ls', '--all', '--parseable', 'ioredis', 'pg'], appDir))
-      .trim()
-      .split('\n')
-      .filter((p) => /node_modules\/(ioredis|pg)$/.test(p));
-    expect(paths.sort()).toEqual([
-      join(appDir, 'node_modules', 'ioredis'),
-      join(appDir, 'node_modules', 'pg'),
-    ]);
-  });
-
-  test('serves route templates, table, cache and business metrics from real PostgreSQL and Redis', async () => {
-    if (!ready) return;
-    writeFileSync(join(appDir, 'server.js'), readmeSteps().serverJs);
-    const searchPath = encodeURIComponent(`-c search_path=${schema}`);
-    app = await startApp('server.js', {
-      cwd: appDir,
-      ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-      env: {
-        PORT: '0',
-        OTEL_SERVICE_NAME: 'my-service',
-        DATABASE_URL: `postgres://postgres@127.0.0.1:5432/test?options=${searchPath}`,
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        BIZMON_REDIS_URL: 'redis://127.0.0.1:6379',
-        BIZMON_REDIS_PREFIX: prefix,
-      },
+    test('has one copy of ioredis 5, pg and @opentelemetry/api, the expected SDK, and a valid tree', async () => {
+      if (!ready) return;
+      // `npm ls` fails on an invalid tree (a peer out of range, a missing dependency).
+      const tree = JSON.parse(
+        await registry!.npm(
+          [
+            'ls',
+            '--all',
+            '--json',
+            'ioredis',
+            'pg',
+            '@opentelemetry/api',
+            '@opentelemetry/sdk-metrics',
+          ],
+          service.dir,
+        ),
+      ) as Tree;
+      const copies = versions(tree);
+      const only = (name: string): string => {
+        expect({ name, versions: [...(copies.get(name) ?? [])] }).toEqual({
+          name,
+          versions: [expect.any(String)],
+        });
+        return [...copies.get(name)!][0]!;
+      };
+      expect(only('ioredis')).toMatch(/^5\./);
+      expect(only('pg')).toMatch(/^8\./);
+      expect(only('@opentelemetry/api')).toMatch(service.api);
+      // OpenTelemetry's exporters pin their SDK exactly, so a patch release of the SDK can sit
+      // beside the exporters' own copy; all of them must be of the expected line.
+      const sdks = [...(copies.get('@opentelemetry/sdk-metrics') ?? [])];
+      expect(sdks.length).toBeGreaterThan(0);
+      for (const version of sdks) expect(version).toMatch(service.sdk);
+      // One physical copy each: every path npm reports for ioredis/pg is the same folder.
+      const paths = (
+        await registry!.npm(['ls', '--all', '--parseable', 'ioredis', 'pg'], service.dir)
+      )
+        .trim()
+        .split('\n')
+        .filter((p) => /node_modules\/(ioredis|pg)$/.test(p));
+      expect(paths.sort()).toEqual([
+        join(service.dir, 'node_modules', 'ioredis'),
+        join(service.dir, 'node_modules', 'pg'),
+      ]);
     });
-    const base = `http://127.0.0.1:${app.port}`;
-    const [first, second] = orderIds;
-    const orders: unknown[] = [];
-    for (const [id, user] of [
-      [first, 'u-1'],
-      [first, 'u-2'],
-      [second, 'u-1'],
-    ] as const) {
-      const res = await get(`${base}/api/orders/${id}`, { 'x-user-id': user });
-      expect(res.status).toBe(200);
-      orders.push(JSON.parse(res.body));
-    }
-    expect(orders).toEqual([
-      { id: String(first), total: 10 },
-      { id: String(first), total: 10 },
-      { id: String(second), total: 20 },
-    ]);
-    expect((await fetch(`${base}/api/images`, { method: 'POST' })).status).toBe(202);
 
-    const scrape = await get(`http://127.0.0.1:${app.exporterPort}/metrics`);
-    expect(scrape.status).toBe(200);
-    const families: Map<string, Family> = expectMatchesCatalog(scrape.body);
-    const value = (name: string, labels: Record<string, string>): number =>
-      sampleValue(families, name, labels);
-    expect(
-      value('http_requests_total', {
-        method: 'GET',
-        endpoint: '/api/orders/:id',
-        status_code: '200',
-      }),
-    ).toBe(3);
-    expect(value('http_requests_total', { method: 'POST', endpoint: '/api/images' })).toBe(1);
-    expect(value('db_query_duration_seconds_count', { table: 'orders', operation: 'SELECT' })).toBe(
-      2,
-    );
-    expect(value('cache_operations_total', { operation: 'get', result: 'miss' })).toBe(2);
-    expect(value('cache_operations_total', { operation: 'get', result: 'hit' })).toBe(1);
-    expect(value('cache_operations_total', { operation: 'set', result: 'success' })).toBe(2);
-    expect(value('ai_tasks_submitted_total', { service: 'flux' })).toBe(1);
-    // Shared through Redis with the app's own ioredis 5: the two users are in this run's keys.
-    expect(value('daily_active_users', {})).toBe(2);
-    expect(app.output()).not.toMatch(/warning|error/i);
-  });
-});
+    test('serves route templates, table, cache and business metrics from real PostgreSQL and Redis', async () => {
+      if (!ready) return;
+      writeFileSync(join(service.dir, 'server.js'), readmeSteps().serverJs);
+      const searchPath = encodeURIComponent(`-c search_path=${schema}`);
+      app = await startApp('server.js', {
+        cwd: service.dir,
+        ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+        env: {
+          PORT: '0',
+          OTEL_SERVICE_NAME: 'my-service',
+          DATABASE_URL: `postgres://postgres@127.0.0.1:5432/test?options=${searchPath}`,
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          BIZMON_REDIS_URL: 'redis://127.0.0.1:6379',
+          BIZMON_REDIS_PREFIX: service.prefix,
+        },
+      });
+      const base = `http://127.0.0.1:${app.port}`;
+      const [first, second] = service.orderIds;
+      const orders: unknown[] = [];
+      for (const [id, user] of [
+        [first, 'u-1'],
+        [first, 'u-2'],
+        [second, 'u-1'],
+      ] as const) {
+        const res = await get(`${base}/api/orders/${id}`, { 'x-user-id': user });
+        expect(res.status).toBe(200);
+        orders.push(JSON.parse(res.body));
+      }
+      expect(orders).toEqual([
+        { id: String(first), total: 10 },
+        { id: String(first), total: 10 },
+        { id: String(second), total: 20 },
+      ]);
+      expect((await fetch(`${base}/api/images`, { method: 'POST' })).status).toBe(202);
+
+      const scrape = await get(`http://127.0.0.1:${app.exporterPort}/metrics`);
+      expect(scrape.status).toBe(200);
+      const families: Map<string, Family> = expectMatchesCatalog(scrape.body);
+      const value = (name: string, labels: Record<string, string>): number =>
+        sampleValue(families, name, labels);
+      expect(
+        value('http_requests_total', {
+          method: 'GET',
+          endpoint: '/api/orders/:id',
+          status_code: '200',
+        }),
+      ).toBe(3);
+      expect(value('http_requests_total', { method: 'POST', endpoint: '/api/images' })).toBe(1);
+      expect(
+        value('db_query_duration_seconds_count', { table: 'orders', operation: 'SELECT' }),
+      ).toBe(2);
+      expect(value('cache_operations_total', { operation: 'get', result: 'miss' })).toBe(2);
+      expect(value('cache_operations_total', { operation: 'get', result: 'hit' })).toBe(1);
+      expect(value('cache_operations_total', { operation: 'set', result: 'success' })).toBe(2);
+      expect(value('ai_tasks_submitted_total', { service: 'flux' })).toBe(1);
+      // Shared through Redis with the app's own ioredis 5: the two users are in this run's keys.
+      expect(value('daily_active_users', {})).toBe(2);
+      expect(app.output()).not.toMatch(/warning|error/i);
+    });
+  },
+);
+
+interface Tree {
+  version?: string;
+  dependencies?: Record<string, Tree>;
+}
+
+/** Every version of each package in an `npm ls --json` tree. */
+function versions(tree: Tree, found = new Map<string, Set<string>>()): Map<string, Set<string>> {
+  for (const [name, child] of Object.entries(tree.dependencies ?? {})) {
+    if (!found.has(name)) found.set(name, new Set());
+    found.get(name)!.add(child.version!);
+    versions(child, found);
+  }
+  return found;
+}

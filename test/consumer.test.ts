@@ -2,11 +2,14 @@
  * bizmon as a user gets it: every package packed (prepack builds it) and published to a local
  * registry on loopback, then the root README's "Install in your service" steps, run as written
  * in a fresh folder: `npm install` by name, the README's server.js under
- * `--require @bizmon/node/register`, real PostgreSQL and Redis, and its metrics.
+ * `--require @bizmon/node/register`, real PostgreSQL and Redis, and its metrics; and
+ * @bizmon/alerting installed alone, with its bin and example config.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 import { expectMatchesCatalog, sampleValue, type Family } from './support/exposition';
@@ -14,6 +17,7 @@ import { get, startApp, type RunningApp } from './support/apps';
 import { hasServer, unavailable } from './support/env';
 import { startRegistry, upstreamRegistry, type LocalRegistry } from './support/registry';
 
+const runFile = promisify(execFile);
 const root = join(__dirname, '..');
 const PACKAGES = ['core', 'http', 'db', 'cache', 'business', 'alerting', 'node'];
 
@@ -86,6 +90,9 @@ const services: Service[] = [
   },
 ];
 
+/** Where @bizmon/alerting is installed alone, as its README says. */
+const bridgeDir = join(work, 'alert-bridge');
+
 let registry: LocalRegistry | undefined;
 let packed: PackResult[] = [];
 let ready = false;
@@ -145,6 +152,9 @@ beforeAll(async () => {
     await pg.query(`INSERT INTO ${schema}.orders VALUES ($1, 10), ($2, 20)`, orderIds);
 
   for (const service of services) await install(service);
+  mkdirSync(bridgeDir);
+  await registry.npm(['init', '-y'], bridgeDir);
+  await registry.npm(['install', '@bizmon/alerting'], bridgeDir);
   ready = true;
 }, 240_000);
 
@@ -201,6 +211,19 @@ describe('the packed packages', () => {
       expect.arrayContaining(['dist/register.js', 'dist/register.mjs']),
     );
   });
+});
+
+test("@bizmon/alerting installed alone runs bizmon-alert-bridge and ships the README's example config", async () => {
+  if (!ready) return;
+  const { stdout } = await runFile(join(bridgeDir, 'node_modules', '.bin', 'bizmon-alert-bridge'), [
+    '--help',
+  ]);
+  expect(stdout).toBe('usage: bizmon-alert-bridge --config <file.yml>\n');
+  const example = readFileSync(
+    join(bridgeDir, 'node_modules', '@bizmon', 'alerting', 'examples', 'bridge.yml'),
+    'utf8',
+  );
+  expect(example).toContain('bizmon-alert-bridge --config bridge.yml');
 });
 
 describe.each(services)(

@@ -4,8 +4,8 @@ export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'deploy/**', 'bench/out/**'] },
   ...tseslint.configs.recommended,
   {
-    // CommonJS fixtures and scripts require() by design.
-    files: ['**/*.cjs'],
+    // CommonJS fixtures, scripts and package bins require() by design.
+    files: ['**/*.cjs', 'packages/*/bin/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

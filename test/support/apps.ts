@@ -1,6 +1,6 @@
 /**
  * Test support: runs an app as a child process with the bizmon preload and waits for it to say
- * it is ready (a line `READY <port>` on stdout).
+ * it is ready (by default a line `READY <port>` on stdout).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -36,6 +36,8 @@ export async function startApp(
     env?: Record<string, string>;
     cwd?: string;
     timeoutMs?: number;
+    /** The line that says the app is up, with its port as the first group; default `READY <port>`. */
+    ready?: RegExp;
   } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
@@ -60,7 +62,7 @@ export async function startApp(
       options.timeoutMs ?? 20000,
     );
     const check = (): void => {
-      const m = /READY (\d+)/.exec(out);
+      const m = (options.ready ?? /READY (\d+)/).exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));

@@ -12,6 +12,16 @@ function loud(what: string): void {
   process.stderr.write(line);
 }
 
+/**
+ * For a part a test starts itself (a local registry): reports it missing and returns false,
+ * loudly locally; under CI=true it throws instead, with `why`.
+ */
+export function unavailable(what: string, why: string): false {
+  if (inCI) throw new Error(`${what} is required under CI=true but could not be started: ${why}`);
+  loud(`${what} (${why})`);
+  return false;
+}
+
 /** Whether `binary` is on PATH. Under CI=true a missing binary throws (the suite fails). */
 export function hasBinary(binary: string): boolean {
   try {

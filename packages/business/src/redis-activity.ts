@@ -11,9 +11,12 @@ import {
   type ActivityStore,
 } from './activity';
 import { minuteOf, shiftDay, type Calendar } from './calendar';
+import type { RedisClass } from './ioredis';
 
 /** Options of the Redis store. */
 export interface RedisActivityOptions {
+  /** The app's ioredis client class (see loadIoredis). */
+  Redis: RedisClass;
   url: string;
   /** Key prefix (BIZMON_REDIS_PREFIX); use a hash tag such as `{bizmon}:` on Redis Cluster. */
   prefix: string;
@@ -73,9 +76,6 @@ export class RedisActivity implements ActivityStore {
     this.calendar = options.calendar;
     this.clock = options.clock;
     this.maxBuffered = options.maxBuffered ?? 50_000;
-    // Loaded only when Redis is configured, so apps without it never load ioredis.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Redis } = require('ioredis') as typeof import('ioredis');
     const redisOptions: RedisOptions = {
       connectionName: 'bizmon',
       commandTimeout: COMMAND_TIMEOUT_MS,
@@ -83,7 +83,7 @@ export class RedisActivity implements ActivityStore {
       // Reconnect forever, backing off to 5 s: Redis coming back must resume sharing.
       retryStrategy: (times) => Math.min(times * 200, 5000),
     };
-    this.client = new Redis(options.url, redisOptions);
+    this.client = new options.Redis(options.url, redisOptions);
     this.client.on('error', (err: NodeJS.ErrnoException) =>
       warnRateLimited(
         'business:redis',

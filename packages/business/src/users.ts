@@ -4,6 +4,7 @@ import { recording } from './input';
 import { Calendar } from './calendar';
 import { LocalActivity } from './local-activity';
 import { RedisActivity } from './redis-activity';
+import { loadIoredis } from './ioredis';
 
 /** Longest user id accepted; ids are hashed, never labels, but a megabyte id is a bug. */
 export const MAX_USER_ID_LENGTH = 256;
@@ -49,6 +50,31 @@ export function recordPurchaser(userId: unknown): void {
   if (id !== undefined) store.purchased(id);
 }
 
+/** Redis when configured and the app has ioredis; otherwise this process's own sketches. */
+function createStore(
+  options: UserActivityOptions,
+  calendar: Calendar,
+  clock: () => number,
+): ActivityStore {
+  if (options.redisUrl) {
+    const loaded = loadIoredis();
+    if (typeof loaded !== 'string')
+      return new RedisActivity({
+        Redis: loaded,
+        url: options.redisUrl,
+        prefix: options.redisPrefix ?? 'bizmon:',
+        calendar,
+        clock,
+        flushIntervalMs: options.flushIntervalMs,
+        maxBuffered: options.maxBuffered,
+      });
+    warn(
+      `user activity: BIZMON_REDIS_URL is set but ${loaded}; counting active users per process instead`,
+    );
+  }
+  return new LocalActivity(calendar, clock);
+}
+
 /**
  * Starts recording user activity and publishing active_users_current, daily_active_users,
  * monthly_active_users, user_retention_rate and credit_conversion_rate at each scrape.
@@ -67,16 +93,7 @@ export async function startUserActivity(options: UserActivityOptions = {}): Prom
     warn(`user activity: unknown time zone ${JSON.stringify(options.timezone)}; using UTC`);
     calendar = new Calendar('UTC');
   }
-  const created: ActivityStore = options.redisUrl
-    ? new RedisActivity({
-        url: options.redisUrl,
-        prefix: options.redisPrefix ?? 'bizmon:',
-        calendar,
-        clock,
-        flushIntervalMs: options.flushIntervalMs,
-        maxBuffered: options.maxBuffered,
-      })
-    : new LocalActivity(calendar, clock);
+  const created = createStore(options, calendar, clock);
   store = created;
   unregisterCollect = onCollect(async () => {
     publish(await created.figures());

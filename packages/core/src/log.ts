@@ -1,7 +1,10 @@
 /**
  * bizmon's own diagnostics. Everything goes to stderr with a `[bizmon]` prefix; warnings about
  * bad input are rate-limited per reason so a hot loop with a bad label cannot flood the log.
+ * Credentials in URLs are masked here, once for every package (a library's error message may
+ * quote a connection URL).
  */
+import { redactUrls } from './redact-url';
 
 const WARN_INTERVAL_MS = 60_000;
 const lastWarned = new Map<string, number>();
@@ -9,12 +12,12 @@ const MAX_REASONS = 1000;
 
 /** Logs an informational line (start-up facts such as the exporter's address). */
 export function info(message: string): void {
-  process.stderr.write(`[bizmon] ${message}\n`);
+  process.stderr.write(`[bizmon] ${redactUrls(message)}\n`);
 }
 
 /** Logs a warning at once. For one-off problems (a bad variable, a taken port). */
 export function warn(message: string): void {
-  process.stderr.write(`[bizmon] warning: ${message}\n`);
+  process.stderr.write(`[bizmon] warning: ${redactUrls(message)}\n`);
 }
 
 /**

@@ -1,13 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBearerToken } from './auth';
 import { streamingScrapeOf, writeStream } from './exposition';
-import { runHealthChecks } from './health';
+import { healthStatusOnly, runHealthChecks } from './health';
 import { warnRateLimited } from './log';
 import { state } from './state';
 import { collectStats } from './stats';
 
 /** The monitoring endpoints (CONTRACT.md §6). */
 export type MonitoringRoute = 'metrics' | 'health' | 'stats';
+
+/** The methods the endpoints answer (the `Allow` header of a 405). */
+export const MONITORING_METHODS = 'GET, HEAD';
 
 /** Content type of the Prometheus text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -22,30 +25,56 @@ export function monitoringRouteOf(path: string): MonitoringRoute | undefined {
   return undefined;
 }
 
+/**
+ * The endpoints read no request body. One that comes anyway (any size, possibly endless) is not
+ * drained: the connection closes after the answer.
+ */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function headersFor(
+  req: IncomingMessage,
+  contentType: string,
+  extra?: Record<string, string>,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'cache-control': 'no-store',
+    ...extra,
+  };
+  if (hasBody(req)) headers.connection = 'close';
+  return headers;
+}
+
 function send(
+  req: IncomingMessage,
   res: ServerResponse,
   status: number,
   contentType: string,
   body: string,
   extra?: Record<string, string>,
 ): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...extra });
+  res.writeHead(status, headersFor(req, contentType, extra));
   res.end(body);
 }
 
 function sendJson(
+  req: IncomingMessage,
   res: ServerResponse,
   status: number,
   body: unknown,
   extra?: Record<string, string>,
 ): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
+  send(req, res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
 }
 
 /**
  * Answers one monitoring request: `/metrics` (bearer BIZMON_METRICS_TOKEN when set), `/health`
- * (503 when a check fails) and `/stats` (bearer BIZMON_ADMIN_TOKEN; 403 when none is set).
- * Never throws; a failure answers 500.
+ * (503 when a check fails; each check's message only with bearer BIZMON_ADMIN_TOKEN) and
+ * `/stats` (bearer BIZMON_ADMIN_TOKEN; 403 when none is set). Other methods than GET and HEAD
+ * answer 405 with `Allow`. Never throws; a failure answers 500.
  */
 export async function serveMonitoring(
   route: MonitoringRoute,
@@ -54,54 +83,60 @@ export async function serveMonitoring(
 ): Promise<void> {
   try {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+      sendJson(req, res, 405, { error: 'method not allowed' }, { allow: MONITORING_METHODS });
       return;
     }
     const pipeline = state.pipeline;
     if (route === 'metrics') {
       if (pipeline === undefined) {
-        send(res, 503, 'text/plain; charset=utf-8', 'bizmon is not started\n');
+        send(req, res, 503, 'text/plain; charset=utf-8', 'bizmon is not started\n');
         return;
       }
       const token = pipeline.config.metricsToken;
       if (token !== undefined && !hasBearerToken(req, token)) {
-        sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+        sendJson(req, res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
         return;
       }
       const stream = streamingScrapeOf(pipeline.scrape);
-      if (stream === undefined) send(res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
+      if (stream === undefined)
+        send(req, res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
       else {
         // A large exposition goes out chunk by chunk as it is built, never as one long block.
         const chunks = stream()[Symbol.asyncIterator]();
         const first = await chunks.next(); // collect callbacks run, and may fail, before the 200
-        res.writeHead(200, {
-          'content-type': PROMETHEUS_CONTENT_TYPE,
-          'cache-control': 'no-store',
-        });
+        res.writeHead(200, headersFor(req, PROMETHEUS_CONTENT_TYPE));
         if (!first.done) res.write(first.value);
         await writeStream(res, { [Symbol.asyncIterator]: () => chunks });
       }
     } else if (route === 'health') {
       const report = await runHealthChecks();
-      sendJson(res, report.status === 'healthy' ? 200 : 503, report);
+      // Check messages quote backends' errors (user names, internal hosts and ports): admins only.
+      const token = pipeline?.config.adminToken;
+      const detailed = token !== undefined && hasBearerToken(req, token);
+      sendJson(
+        req,
+        res,
+        report.status === 'healthy' ? 200 : 503,
+        detailed ? report : healthStatusOnly(report),
+      );
     } else {
       const token = pipeline?.config.adminToken;
       if (token === undefined) {
-        sendJson(res, 403, { error: 'forbidden: BIZMON_ADMIN_TOKEN is not configured' });
+        sendJson(req, res, 403, { error: 'forbidden: BIZMON_ADMIN_TOKEN is not configured' });
         return;
       }
       if (!hasBearerToken(req, token)) {
-        sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+        sendJson(req, res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
         return;
       }
-      sendJson(res, 200, collectStats());
+      sendJson(req, res, 200, collectStats());
     }
   } catch (err) {
     warnRateLimited(
       'monitoring',
       `the ${route} endpoint failed: ${(err as Error)?.message ?? String(err)}`,
     );
-    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+    if (!res.headersSent) send(req, res, 500, 'text/plain; charset=utf-8', 'internal error\n');
     else res.destroy();
   }
 }

@@ -76,6 +76,7 @@ let closedByServer = 0;
 let dropping = false;
 // An attacker reopens every socket the server closes, so the flood stays at SOCKETS.
 function open() {
+  if (dropping) return;
   const s = connect({ host: '127.0.0.1', port: exporterPort });
   s.on('error', () => socketErrors++);
   s.on('close', () => {

@@ -36,12 +36,21 @@ export async function startApp(
     env?: Record<string, string>;
     cwd?: string;
     timeoutMs?: number;
+    /** Runs the app under `ulimit -n <openFiles>` (through bash). */
+    openFiles?: number;
   } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
   const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
-  const child = spawn(process.execPath, args, {
+  const [command, argv] =
+    options.openFiles === undefined
+      ? [process.execPath, args]
+      : [
+          'bash',
+          ['-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'bash', process.execPath, ...args],
+        ];
+  const child = spawn(command, argv, {
     cwd: options.cwd ?? process.cwd(),
     env: {
       ...process.env,

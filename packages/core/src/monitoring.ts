@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBearerToken } from './auth';
 import { streamingScrapeOf, writeStream } from './exposition';
 import { healthStatusOnly, runHealthChecks } from './health';
+import { closeAfterAnswerIfBodyUnread } from './unread-body';
 import { warnRateLimited } from './log';
 import { state } from './state';
 import { collectStats } from './stats';
@@ -25,49 +26,28 @@ export function monitoringRouteOf(path: string): MonitoringRoute | undefined {
   return undefined;
 }
 
-/**
- * The endpoints read no request body. One that comes anyway (any size, possibly endless) is not
- * drained: the connection closes after the answer.
- */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-function headersFor(
-  req: IncomingMessage,
-  contentType: string,
-  extra?: Record<string, string>,
-): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-type': contentType,
-    'cache-control': 'no-store',
-    ...extra,
-  };
-  if (hasBody(req)) headers.connection = 'close';
-  return headers;
+function headersFor(contentType: string, extra?: Record<string, string>): Record<string, string> {
+  return { 'content-type': contentType, 'cache-control': 'no-store', ...extra };
 }
 
 function send(
-  req: IncomingMessage,
   res: ServerResponse,
   status: number,
   contentType: string,
   body: string,
   extra?: Record<string, string>,
 ): void {
-  res.writeHead(status, headersFor(req, contentType, extra));
+  res.writeHead(status, headersFor(contentType, extra));
   res.end(body);
 }
 
 function sendJson(
-  req: IncomingMessage,
   res: ServerResponse,
   status: number,
   body: unknown,
   extra?: Record<string, string>,
 ): void {
-  send(req, res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), extra);
 }
 
 /**
@@ -82,29 +62,29 @@ export async function serveMonitoring(
   res: ServerResponse,
 ): Promise<void> {
   try {
+    closeAfterAnswerIfBodyUnread(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(req, res, 405, { error: 'method not allowed' }, { allow: MONITORING_METHODS });
+      sendJson(res, 405, { error: 'method not allowed' }, { allow: MONITORING_METHODS });
       return;
     }
     const pipeline = state.pipeline;
     if (route === 'metrics') {
       if (pipeline === undefined) {
-        send(req, res, 503, 'text/plain; charset=utf-8', 'bizmon is not started\n');
+        send(res, 503, 'text/plain; charset=utf-8', 'bizmon is not started\n');
         return;
       }
       const token = pipeline.config.metricsToken;
       if (token !== undefined && !hasBearerToken(req, token)) {
-        sendJson(req, res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+        sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
         return;
       }
       const stream = streamingScrapeOf(pipeline.scrape);
-      if (stream === undefined)
-        send(req, res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
+      if (stream === undefined) send(res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
       else {
         // A large exposition goes out chunk by chunk as it is built, never as one long block.
         const chunks = stream()[Symbol.asyncIterator]();
         const first = await chunks.next(); // collect callbacks run, and may fail, before the 200
-        res.writeHead(200, headersFor(req, PROMETHEUS_CONTENT_TYPE));
+        res.writeHead(200, headersFor(PROMETHEUS_CONTENT_TYPE));
         if (!first.done) res.write(first.value);
         await writeStream(res, { [Symbol.asyncIterator]: () => chunks });
       }
@@ -114,7 +94,6 @@ export async function serveMonitoring(
       const token = pipeline?.config.adminToken;
       const detailed = token !== undefined && hasBearerToken(req, token);
       sendJson(
-        req,
         res,
         report.status === 'healthy' ? 200 : 503,
         detailed ? report : healthStatusOnly(report),
@@ -122,21 +101,21 @@ export async function serveMonitoring(
     } else {
       const token = pipeline?.config.adminToken;
       if (token === undefined) {
-        sendJson(req, res, 403, { error: 'forbidden: BIZMON_ADMIN_TOKEN is not configured' });
+        sendJson(res, 403, { error: 'forbidden: BIZMON_ADMIN_TOKEN is not configured' });
         return;
       }
       if (!hasBearerToken(req, token)) {
-        sendJson(req, res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+        sendJson(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
         return;
       }
-      sendJson(req, res, 200, collectStats());
+      sendJson(res, 200, collectStats());
     }
   } catch (err) {
     warnRateLimited(
       'monitoring',
       `the ${route} endpoint failed: ${(err as Error)?.message ?? String(err)}`,
     );
-    if (!res.headersSent) send(req, res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
     else res.destroy();
   }
 }

@@ -89,3 +89,14 @@ test('an invalid value warns once with the variable name and the accepted form, 
   expect(out).toContain('BIZMON_REDIS_URL=(value hidden) is invalid');
   expect(out).not.toContain('hunter2');
 });
+
+test('an invalid URL is echoed with its credentials masked', () => {
+  resolveConfig(
+    {},
+    { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:pw-SECRET@otlp.example:99999/?api_key=k-SECRET' },
+  );
+  expect(logged()).toContain(
+    'OTEL_EXPORTER_OTLP_ENDPOINT="https://***@otlp.example:99999/?api_key=***" is invalid',
+  );
+  expect(logged()).not.toContain('SECRET');
+});

@@ -61,10 +61,7 @@ test("1,100 slow sockets on the exporter leave the app's own port answering; a s
     }
     // Sockets over the limit were closed on arrival, and dripping ones at the time-out.
     expect(flood.closedByServer()).toBeGreaterThan(SOCKETS - 64);
-  } finally {
     flood.stop();
-  }
-  try {
     // Once the flood is gone the exporter serves again (a few retries while it drains).
     let status = 0;
     for (let i = 0; i < 20 && status !== 200; i++) {
@@ -78,6 +75,7 @@ test("1,100 slow sockets on the exporter leave the app's own port answering; a s
     expect(app.child.exitCode).toBeNull();
     expect(app.output()).toContain('at its limit of 64 connections');
   } finally {
+    flood.stop();
     await app.stop();
   }
 });

@@ -12,7 +12,12 @@ const ADMIN = 'h13-admin-token';
 const ROLE = 'bizmon_h13_no_such_role';
 
 async function expectStatusOnly(url: string, leaks: string[]): Promise<void> {
-  for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: ADMIN }]) {
+  const attempts: Record<string, string>[] = [
+    {},
+    { authorization: 'Bearer wrong' },
+    { authorization: ADMIN }, // the token without "Bearer "
+  ];
+  for (const headers of attempts) {
     const res = await get(url, headers);
     expect(res.status).toBe(503);
     expect(JSON.parse(res.body)).toEqual({

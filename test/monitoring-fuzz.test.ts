@@ -4,11 +4,10 @@
  * stays up. Property-based, over raw sockets so malformed targets reach the server unchanged.
  */
 import fc from 'fast-check';
-import { join } from 'node:path';
-import { get, startApp, type RunningApp } from './support/apps';
+import { get, startApp } from './support/apps';
+import { MONITORING_APP, MONITORING_MOUNTS } from './support/monitoring-mounts';
 import { sendRaw } from './support/raw-http';
 
-const fixtures = join(__dirname, 'fixtures');
 const SEED = 13;
 const RUNS = 600;
 
@@ -147,39 +146,14 @@ function requests(withConnect: boolean): fc.Arbitrary<RawRequest> {
   });
 }
 
-describe.each([
-  {
-    name: "a preloaded app's exporter",
-    script: 'plain-app.cjs',
-    env: {},
-    port: (app: RunningApp) => app.exporterPort,
-    scrape: '/metrics',
-    // The exporter is bizmon's whole server, CONNECT included.
-    withConnect: true,
-  },
-  {
-    name: 'createMonitoringHandler in a node:http app',
-    script: 'monitoring-app.cjs',
-    env: { MONITORING_APP: 'plain' },
-    port: (app: RunningApp) => app.port,
-    scrape: '/monitoring/metrics',
-    // CONNECT never reaches a request handler: the app's own server owns it.
-    withConnect: false,
-  },
-  {
-    name: 'createMonitoringHandler in an Express app',
-    script: 'monitoring-app.cjs',
-    env: { MONITORING_APP: 'express' },
-    port: (app: RunningApp) => app.port,
-    scrape: '/monitoring/metrics',
-    withConnect: false,
-  },
-])('$name', ({ script, env, port, scrape, withConnect }) => {
+// On the exporter, CONNECT too: it never reaches a request handler, so in an app's own server
+// it is the app's business, but the exporter is bizmon's whole server.
+describe.each(MONITORING_MOUNTS)('$name', ({ env, port, prefix, wholeServer }) => {
   test('answers every request the parser accepts and stays up', async () => {
-    const app = await startApp(join(fixtures, script), { env });
+    const app = await startApp(MONITORING_APP, { env });
     try {
       await fc.assert(
-        fc.asyncProperty(requests(withConnect), async (r) => {
+        fc.asyncProperty(requests(wholeServer), async (r) => {
           const answer = await sendRaw(port(app), build(r));
           if (answer.status === undefined) {
             throw new Error(
@@ -192,7 +166,7 @@ describe.each([
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
       expect(app.child.exitCode).toBeNull();
-      expect((await get(`http://127.0.0.1:${port(app)}${scrape}`)).status).toBe(200);
+      expect((await get(`http://127.0.0.1:${port(app)}${prefix}/metrics`)).status).toBe(200);
       expect(app.output()).not.toMatch(/Uncaught|TypeError|RangeError|ERR_/);
     } finally {
       await app.stop();

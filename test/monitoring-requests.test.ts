@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startApp, type RunningApp } from './support/apps';
+import { MONITORING_APP, MONITORING_MOUNTS } from './support/monitoring-mounts';
 import { headerOf, sendRaw } from './support/raw-http';
 
 const fixtures = join(__dirname, 'fixtures');
@@ -64,29 +65,10 @@ function fullResponse(port: number, request: string): Promise<string> {
   });
 }
 
-describe.each([
-  {
-    name: "a preloaded app's exporter",
-    env: {},
-    port: (app: RunningApp) => app.exporterPort,
-    prefix: '',
-  },
-  {
-    name: 'createMonitoringHandler in a node:http app',
-    env: { MONITORING_APP: 'plain' },
-    port: (app: RunningApp) => app.port,
-    prefix: '/monitoring',
-  },
-  {
-    name: 'createMonitoringHandler in an Express app',
-    env: { MONITORING_APP: 'express' },
-    port: (app: RunningApp) => app.port,
-    prefix: '/monitoring',
-  },
-])('$name', ({ env, port, prefix }) => {
+describe.each(MONITORING_MOUNTS)('$name', ({ env, port, prefix }) => {
   let app: RunningApp;
   beforeAll(async () => {
-    app = await startApp(join(fixtures, 'monitoring-app.cjs'), { env });
+    app = await startApp(MONITORING_APP, { env });
   });
   afterAll(() => app.stop());
 

@@ -90,35 +90,6 @@ test('/health reports the standard checks as not configured, and 503 when a chec
   expect((await fetch(`${base}/health`)).status).toBe(200);
 });
 
-test('/health without the admin token gives each check its status only', async () => {
-  const remove = registerHealthCheck('database', () => {
-    throw new Error('password authentication failed for user "billing_rw" at db-internal:5432');
-  });
-  try {
-    for (const headers of [
-      {},
-      { authorization: 'Bearer wrong' },
-      { authorization: 'admin-secret' },
-    ]) {
-      const res = await fetch(`${base}/health`, { headers });
-      expect(res.status).toBe(503);
-      const text = await res.text();
-      expect(JSON.parse(text)).toEqual({
-        status: 'unhealthy',
-        timestamp: expect.any(String),
-        checks: {
-          database: { healthy: false },
-          redis: { healthy: true },
-          ai_services: { healthy: true },
-        },
-      });
-      expect(text).not.toMatch(/billing_rw|db-internal|5432/);
-    }
-  } finally {
-    remove();
-  }
-});
-
 test('health messages have the credentials of URLs masked, even for the admin', async () => {
   const remove = registerHealthCheck('redis', () => {
     throw new Error('cannot reach redis://app:hunter2@cache:6379/0?password=hunter3');

@@ -19,8 +19,9 @@ export interface BizmonConfig {
    */
   exporterMaxConnections: number;
   /**
-   * How long the exporter waits for a request's headers and whole request, and for any progress
-   * on a socket (BIZMON_EXPORTER_TIMEOUT_MS); idle keep-alive sockets close after at most 5 s.
+   * How long the exporter waits for a request's headers and whole request before answering 408
+   * (BIZMON_EXPORTER_TIMEOUT_MS); a socket making no progress either way closes after twice
+   * that, an idle keep-alive one after at most 5 s.
    */
   exporterTimeoutMs: number;
   metricsExporters: MetricsExporterKind[];

@@ -36,8 +36,9 @@ export function createExporterServer(config: BizmonConfig): Server {
       headersTimeout: timeoutMs,
       requestTimeout: timeoutMs,
       keepAliveTimeout: Math.min(MAX_KEEP_ALIVE_MS, timeoutMs),
-      // node checks the two timeouts above on this interval (30 s by default).
-      connectionsCheckingInterval: Math.min(1000, timeoutMs),
+      // node checks the two timeouts above on this interval (30 s by default), so they act
+      // within 1.5 × timeoutMs.
+      connectionsCheckingInterval: Math.min(1000, timeoutMs / 2),
     },
     (req, res) => {
       const url = req.url ?? '/';
@@ -51,8 +52,9 @@ export function createExporterServer(config: BizmonConfig): Server {
     },
   );
   server.maxConnections = config.exporterMaxConnections;
-  // A socket with no progress either way (a client that never reads its answer) is closed.
-  server.setTimeout(timeoutMs);
+  // A socket with no progress either way (a client that never reads its answer) is closed;
+  // later than the checks above, so a slow request gets its 408 rather than a silent close.
+  server.setTimeout(2 * timeoutMs);
   server.on('connect', refuseConnect);
   server.on('drop', () =>
     warnRateLimited(

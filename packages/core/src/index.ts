@@ -27,7 +27,6 @@ export {
   DEFAULT_HEALTH_TIMEOUT_MS,
   STANDARD_HEALTH_CHECKS,
   registerHealthCheck,
-  healthStatusOnly,
   runHealthChecks,
   type HealthCheck,
   type HealthCheckOptions,
@@ -39,7 +38,6 @@ export { instruments, type Instruments, type FamilyFor } from './instruments';
 export { info, warn, warnRateLimited } from './log';
 export { redactUrls } from './redact-url';
 export {
-  MONITORING_METHODS,
   monitoringRouteOf,
   serveMonitoring,
   PROMETHEUS_CONTENT_TYPE,

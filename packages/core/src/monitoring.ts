@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBearerToken } from './auth';
 import { streamingScrapeOf, writeStream } from './exposition';
 import { healthStatusOnly, runHealthChecks } from './health';
-import { closeAfterAnswerIfBodyUnread } from './unread-body';
 import { warnRateLimited } from './log';
 import { state } from './state';
 import { collectStats } from './stats';
+import { closeAfterAnswerIfBodyUnread } from './unread-body';
 
 /** The monitoring endpoints (CONTRACT.md §6). */
 export type MonitoringRoute = 'metrics' | 'health' | 'stats';
@@ -26,10 +26,6 @@ export function monitoringRouteOf(path: string): MonitoringRoute | undefined {
   return undefined;
 }
 
-function headersFor(contentType: string, extra?: Record<string, string>): Record<string, string> {
-  return { 'content-type': contentType, 'cache-control': 'no-store', ...extra };
-}
-
 function send(
   res: ServerResponse,
   status: number,
@@ -37,7 +33,7 @@ function send(
   body: string,
   extra?: Record<string, string>,
 ): void {
-  res.writeHead(status, headersFor(contentType, extra));
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...extra });
   res.end(body);
 }
 
@@ -84,7 +80,10 @@ export async function serveMonitoring(
         // A large exposition goes out chunk by chunk as it is built, never as one long block.
         const chunks = stream()[Symbol.asyncIterator]();
         const first = await chunks.next(); // collect callbacks run, and may fail, before the 200
-        res.writeHead(200, headersFor(PROMETHEUS_CONTENT_TYPE));
+        res.writeHead(200, {
+          'content-type': PROMETHEUS_CONTENT_TYPE,
+          'cache-control': 'no-store',
+        });
         if (!first.done) res.write(first.value);
         await writeStream(res, { [Symbol.asyncIterator]: () => chunks });
       }

@@ -50,7 +50,9 @@ describe('ioredis metrics from a preloaded app on the real Redis', () => {
 
   test('counts hits and misses from real replies, pipelines, MULTI, errors and offline-queued commands exactly', async () => {
     if (!mainRedis) return;
-    app = await startApp(fixture, { env: { REDIS_URL: 'redis://127.0.0.1:6379', PREFIX: prefix } });
+    app = await startApp(fixture, {
+      env: { REDIS_URL: 'redis://127.0.0.1:6379', PREFIX: prefix, BIZMON_ADMIN_TOKEN: 'admin' },
+    });
     await call(app, 'basic');
     expect(await call(app, 'pipeline')).toEqual(['OK', 'x', null, 1]);
     expect(await call(app, 'multi')).toEqual(['OK', 'x', null]);
@@ -85,7 +87,9 @@ describe('ioredis metrics from a preloaded app on the real Redis', () => {
     const size = sampleValue(families, 'cache_size_bytes');
     expect(Math.abs(size - used) / used).toBeLessThan(0.05);
     expect(sampleValue(families, 'redis_memory_usage_ratio')).toBeCloseTo(size / limit, 8);
-    const health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
+    const health = await get(`http://127.0.0.1:${app.exporterPort}/health`, {
+      authorization: 'Bearer admin',
+    });
     expect(JSON.parse(health.body).checks.redis).toEqual({ healthy: true, message: 'ok' });
   });
 });
@@ -106,7 +110,12 @@ describe('Redis servers the test starts', () => {
     server = await startRedis(['--maxmemory', '64mb']);
     cluster = await startRedis([], { cluster: true });
     app = await startApp(fixture, {
-      env: { REDIS_URL: server.url, PREFIX: prefix, CLUSTER_PORT: String(cluster.port) },
+      env: {
+        REDIS_URL: server.url,
+        PREFIX: prefix,
+        CLUSTER_PORT: String(cluster.port),
+        BIZMON_ADMIN_TOKEN: 'admin',
+      },
     });
 
     await call(app, 'many'); // 200 GETs, all misses
@@ -139,7 +148,13 @@ describe('Redis servers the test starts', () => {
     let health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
     expect(health.status).toBe(200);
     await server.stop();
+    // The failing server's address is a detail for the admin only.
     health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
+    expect(health.status).toBe(503);
+    expect(health.body).not.toContain(`127.0.0.1:${server.port}`);
+    health = await get(`http://127.0.0.1:${app.exporterPort}/health`, {
+      authorization: 'Bearer admin',
+    });
     expect(health.status).toBe(503);
     const report = JSON.parse(health.body);
     expect(report.checks.redis.healthy).toBe(false);

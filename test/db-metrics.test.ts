@@ -145,8 +145,12 @@ describeDb('database health check', () => {
     const server = await startLocalPostgres();
     let app: RunningApp | undefined;
     try {
-      app = await startApp(fixture, { env: { DATABASE_URL: server.url, TABLE: 'unused' } });
-      let health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
+      app = await startApp(fixture, {
+        env: { DATABASE_URL: server.url, TABLE: 'unused', BIZMON_ADMIN_TOKEN: 'admin' },
+      });
+      let health = await get(`http://127.0.0.1:${app.exporterPort}/health`, {
+        authorization: 'Bearer admin',
+      });
       expect(health.status).toBe(200);
       expect(JSON.parse(health.body).checks.database).toEqual({ healthy: true, message: 'ok' });
       await server.stop();

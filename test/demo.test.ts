@@ -45,7 +45,13 @@ async function scrapeWhenMoving(app: RunningApp, timeoutMs = 30000): Promise<str
 
 test('npm start with nothing installed: embedded PostgreSQL, in-process cache, traffic on /metrics, clean stop', async () => {
   const app = await startApp(demo, {
-    env: { PORT: '0', DATABASE_URL: '', REDIS_URL: '', OTEL_SERVICE_NAME: 'bizmon-demo' },
+    env: {
+      PORT: '0',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      OTEL_SERVICE_NAME: 'bizmon-demo',
+      BIZMON_ADMIN_TOKEN: 'demo-admin',
+    },
     timeoutMs: 60000,
   });
   try {
@@ -72,7 +78,10 @@ test('npm start with nothing installed: embedded PostgreSQL, in-process cache, t
         execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).trim(),
       ).toBe('');
     }
-    const health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
+    // Check messages are for the admin only.
+    const health = await get(`http://127.0.0.1:${app.exporterPort}/health`, {
+      authorization: 'Bearer demo-admin',
+    });
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body).checks.ai_services).toEqual({
       healthy: true,

@@ -237,6 +237,20 @@ describe.each(apps)('%s, preloaded', (name, script, env, probes) => {
     ).toBe(false);
   });
 
+  test('the mounted endpoints answer HEAD, and other methods 405 with Allow', async () => {
+    const head = await fetch(`${base}/monitoring/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const res = await fetch(`${base}/monitoring/health`, { method });
+      expect({ method, status: res.status, allow: res.headers.get('allow') }).toEqual({
+        method,
+        status: 405,
+        allow: 'GET, HEAD',
+      });
+    }
+  });
+
   test('credential stuffing fires once for many usernames from one IP, not for one user retrying', async () => {
     const stuffing = (): Promise<number> =>
       metric(app, 'suspicious_access_patterns_total', { pattern: 'credential_stuffing' });

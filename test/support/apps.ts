@@ -38,12 +38,21 @@ export async function startApp(
     timeoutMs?: number;
     /** The line that says the app is up, with its port as the first group; default `READY <port>`. */
     ready?: RegExp;
+    /** Runs the app under `ulimit -n <openFiles>` (through bash). */
+    openFiles?: number;
   } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
   const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
-  const child = spawn(process.execPath, args, {
+  const [command, argv] =
+    options.openFiles === undefined
+      ? [process.execPath, args]
+      : [
+          'bash',
+          ['-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'bash', process.execPath, ...args],
+        ];
+  const child = spawn(command, argv, {
     cwd: options.cwd ?? process.cwd(),
     env: {
       ...process.env,
@@ -82,7 +91,12 @@ export async function startApp(
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        // An app that does not stop on SIGTERM (a failing test's cause) must not hang the run.
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };

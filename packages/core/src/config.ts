@@ -13,6 +13,17 @@ export interface BizmonConfig {
   exporterHost: string;
   /** 0 picks a free port. */
   exporterPort: number;
+  /**
+   * Most connections the exporter holds at once (BIZMON_EXPORTER_MAX_CONNECTIONS); more are
+   * closed as they arrive, so a flood of slow sockets cannot use up the app's file descriptors.
+   */
+  exporterMaxConnections: number;
+  /**
+   * How long the exporter waits for a request's headers and whole request before answering 408
+   * (BIZMON_EXPORTER_TIMEOUT_MS); a socket making no progress either way closes after twice
+   * that, an idle keep-alive one after at most 5 s.
+   */
+  exporterTimeoutMs: number;
   metricsExporters: MetricsExporterKind[];
   otlpEndpoint: string | undefined;
   adminToken: string | undefined;
@@ -45,6 +56,8 @@ export interface BizmonOptions {
   otelServiceName?: string;
   otelExporterPrometheusHost?: string;
   otelExporterPrometheusPort?: number | string;
+  bizmonExporterMaxConnections?: number | string;
+  bizmonExporterTimeoutMs?: number | string;
   otelMetricsExporter?: string;
   otelExporterOtlpEndpoint?: string;
   bizmonAdminToken?: string;
@@ -92,6 +105,8 @@ const variables = {
     schema: port,
     form: 'a port number 0-65535 (0 picks a free port)',
   },
+  BIZMON_EXPORTER_MAX_CONNECTIONS: { schema: positiveInt, form: 'a whole number >= 1' },
+  BIZMON_EXPORTER_TIMEOUT_MS: { schema: positiveInt.min(100), form: 'milliseconds >= 100' },
   OTEL_METRICS_EXPORTER: {
     schema: commaList.pipe(z.array(z.enum(EXPORTER_KINDS)).min(1)),
     form: 'a comma list of prometheus, otlp, none',
@@ -170,6 +185,8 @@ export function resolveConfig(
     serviceVersion: typeof pkg.version === 'string' && pkg.version ? pkg.version : 'unknown',
     exporterHost: read('OTEL_EXPORTER_PROMETHEUS_HOST') ?? '0.0.0.0',
     exporterPort: read('OTEL_EXPORTER_PROMETHEUS_PORT') ?? 9464,
+    exporterMaxConnections: read('BIZMON_EXPORTER_MAX_CONNECTIONS') ?? 64,
+    exporterTimeoutMs: read('BIZMON_EXPORTER_TIMEOUT_MS') ?? 10_000,
     metricsExporters: read('OTEL_METRICS_EXPORTER') ?? ['prometheus'],
     otlpEndpoint: read('OTEL_EXPORTER_OTLP_ENDPOINT'),
     adminToken: read('BIZMON_ADMIN_TOKEN'),

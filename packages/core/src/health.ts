@@ -1,3 +1,4 @@
+import { redactUrls } from './redact-url';
 import { state } from './state';
 
 /** What a health check reports. */
@@ -26,6 +27,13 @@ export interface HealthReport {
   status: 'healthy' | 'unhealthy';
   timestamp: string;
   checks: Record<string, HealthCheckResult>;
+}
+
+/** The `/health` answer to a caller without the admin token: each check's status, no message. */
+export interface HealthStatusReport {
+  status: HealthReport['status'];
+  timestamp: string;
+  checks: Record<string, { healthy: boolean }>;
 }
 
 /** Checks always present in the report; "not configured" (healthy) until something registers them. */
@@ -66,10 +74,10 @@ async function runOne(entry: HealthCheckEntry): Promise<HealthCheckResult> {
         (r): HealthCheckResult =>
           typeof r === 'boolean'
             ? { healthy: r, message: r ? 'ok' : 'unhealthy' }
-            : { healthy: r?.healthy === true, message: String(r?.message ?? '') },
+            : { healthy: r?.healthy === true, message: redactUrls(String(r?.message ?? '')) },
         (err: unknown): HealthCheckResult => ({
           healthy: false,
-          message: err instanceof Error ? err.message : String(err),
+          message: redactUrls(err instanceof Error ? err.message : String(err)),
         }),
       );
     return await Promise.race([outcome, timeout]);
@@ -78,8 +86,18 @@ async function runOne(entry: HealthCheckEntry): Promise<HealthCheckResult> {
   }
 }
 
-/** Runs every check concurrently, each within its timeout. */
-export async function runHealthChecks(): Promise<HealthReport> {
+let running: Promise<HealthReport> | undefined;
+
+/**
+ * Runs every check concurrently, each within its timeout. Calls made while a run is under way
+ * share it, so a flood of `/health` requests costs the database and Redis one check at a time.
+ */
+export function runHealthChecks(): Promise<HealthReport> {
+  running ??= runAll().finally(() => (running = undefined));
+  return running;
+}
+
+async function runAll(): Promise<HealthReport> {
   const checks: Record<string, HealthCheckResult> = {};
   for (const name of STANDARD_HEALTH_CHECKS)
     checks[name] = { healthy: true, message: 'not configured' };
@@ -88,4 +106,12 @@ export async function runHealthChecks(): Promise<HealthReport> {
   entries.forEach(([name], i) => (checks[name] = results[i]!));
   const healthy = Object.values(checks).every((c) => c.healthy);
   return { status: healthy ? 'healthy' : 'unhealthy', timestamp: new Date().toISOString(), checks };
+}
+
+/** The report without check messages, which quote backends' errors (see HealthStatusReport). */
+export function healthStatusOnly(report: HealthReport): HealthStatusReport {
+  const checks: Record<string, { healthy: boolean }> = {};
+  for (const [name, check] of Object.entries(report.checks))
+    checks[name] = { healthy: check.healthy };
+  return { status: report.status, timestamp: report.timestamp, checks };
 }

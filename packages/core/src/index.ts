@@ -33,9 +33,11 @@ export {
   type HealthCheckOptions,
   type HealthCheckResult,
   type HealthReport,
+  type HealthStatusReport,
 } from './health';
 export { instruments, type Instruments, type FamilyFor } from './instruments';
 export { escapeControlChars, info, warn, warnRateLimited } from './log';
+export { redactUrls } from './redact-url';
 export {
   monitoringRouteOf,
   serveMonitoring,

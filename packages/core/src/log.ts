@@ -4,7 +4,11 @@
  * Every line is passed through {@link escapeControlChars}: messages echo app data (error
  * messages, label values, request input), and a `\n` or an ANSI escape in them must not forge a
  * second log line or repaint the operator's terminal.
+ *
+ * Credentials in URLs are masked here, once for every package (a library's error message may
+ * quote a connection URL).
  */
+import { redactUrls } from './redact-url';
 
 const WARN_INTERVAL_MS = 60_000;
 const lastWarned = new Map<string, number>();
@@ -31,12 +35,12 @@ export function escapeControlChars(text: string): string {
 
 /** Logs an informational line (start-up facts such as the exporter's address). */
 export function info(message: string): void {
-  process.stderr.write(`[bizmon] ${escapeControlChars(message)}\n`);
+  process.stderr.write(`[bizmon] ${escapeControlChars(redactUrls(message))}\n`);
 }
 
 /** Logs a warning at once. For one-off problems (a bad variable, a taken port). */
 export function warn(message: string): void {
-  process.stderr.write(`[bizmon] warning: ${escapeControlChars(message)}\n`);
+  process.stderr.write(`[bizmon] warning: ${escapeControlChars(redactUrls(message))}\n`);
 }
 
 /**

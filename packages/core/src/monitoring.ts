@@ -1,13 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBearerToken } from './auth';
 import { streamingScrapeOf, writeStream } from './exposition';
-import { runHealthChecks } from './health';
+import { healthStatusOnly, runHealthChecks } from './health';
 import { warnRateLimited } from './log';
 import { state } from './state';
 import { collectStats } from './stats';
+import { closeAfterAnswerIfBodyUnread } from './unread-body';
 
 /** The monitoring endpoints (CONTRACT.md §6). */
 export type MonitoringRoute = 'metrics' | 'health' | 'stats';
+
+/** The methods the endpoints answer (the `Allow` header of a 405). */
+export const MONITORING_METHODS = 'GET, HEAD';
 
 /** Content type of the Prometheus text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -44,8 +48,9 @@ function sendJson(
 
 /**
  * Answers one monitoring request: `/metrics` (bearer BIZMON_METRICS_TOKEN when set), `/health`
- * (503 when a check fails) and `/stats` (bearer BIZMON_ADMIN_TOKEN; 403 when none is set).
- * Never throws; a failure answers 500.
+ * (503 when a check fails; each check's message only with bearer BIZMON_ADMIN_TOKEN) and
+ * `/stats` (bearer BIZMON_ADMIN_TOKEN; 403 when none is set). Other methods than GET and HEAD
+ * answer 405 with `Allow`. Never throws; a failure answers 500.
  */
 export async function serveMonitoring(
   route: MonitoringRoute,
@@ -53,8 +58,9 @@ export async function serveMonitoring(
   res: ServerResponse,
 ): Promise<void> {
   try {
+    closeAfterAnswerIfBodyUnread(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+      sendJson(res, 405, { error: 'method not allowed' }, { allow: MONITORING_METHODS });
       return;
     }
     const pipeline = state.pipeline;
@@ -83,7 +89,14 @@ export async function serveMonitoring(
       }
     } else if (route === 'health') {
       const report = await runHealthChecks();
-      sendJson(res, report.status === 'healthy' ? 200 : 503, report);
+      // Check messages quote backends' errors (user names, internal hosts and ports): admins only.
+      const token = pipeline?.config.adminToken;
+      const detailed = token !== undefined && hasBearerToken(req, token);
+      sendJson(
+        res,
+        report.status === 'healthy' ? 200 : 503,
+        detailed ? report : healthStatusOnly(report),
+      );
     } else {
       const token = pipeline?.config.adminToken;
       if (token === undefined) {

@@ -1,8 +1,49 @@
+import { ExportResultCode } from '@opentelemetry/core';
 import type { OTLPMetricExporter as OtlpExporterClass } from '@opentelemetry/exporter-metrics-otlp-http';
-import { PeriodicExportingMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import {
+  PeriodicExportingMetricReader,
+  type MetricProducer,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { info, warnRateLimited } from './log';
 
 /** How often OTLP pushes. */
 export const OTLP_EXPORT_INTERVAL_MS = 15_000;
+
+/**
+ * `<endpoint>/v1/metrics`, with the endpoint's query string (an `?api_key=…` some collectors
+ * want) kept after the path rather than swallowing it.
+ */
+export function otlpMetricsUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/metrics`;
+  return url.href;
+}
+
+/**
+ * The exporter, with failed pushes logged (rate-limited): OpenTelemetry reports them only to
+ * its diag logger, which an app rarely sets, so a wrong endpoint or key would go unnoticed.
+ * log.ts masks the URL's credentials.
+ */
+function loggingFailures(exporter: PushMetricExporter, target: string): PushMetricExporter {
+  return {
+    export(metrics, resultCallback) {
+      exporter.export(metrics, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS) {
+          warnRateLimited(
+            'otlp-push',
+            `the OTLP push to ${target} failed: ${result.error?.message ?? 'unknown error'}`,
+          );
+        }
+        resultCallback(result);
+      });
+    },
+    forceFlush: () => exporter.forceFlush(),
+    shutdown: () => exporter.shutdown(),
+    selectAggregationTemporality: exporter.selectAggregationTemporality?.bind(exporter),
+    selectAggregation: exporter.selectAggregation?.bind(exporter),
+  };
+}
 
 /**
  * A reader that pushes every 15 s over OTLP/HTTP to `<endpoint>/v1/metrics` (or the exporter's
@@ -17,9 +58,11 @@ export function createOtlpReader(
   const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-http') as {
     OTLPMetricExporter: typeof OtlpExporterClass;
   };
-  const url = endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/metrics` : undefined;
+  const url = endpoint ? otlpMetricsUrl(endpoint) : undefined;
+  const target = url ?? 'the OTEL_EXPORTER_OTLP_* default endpoint';
+  info(`metrics pushed over OTLP to ${target} every ${OTLP_EXPORT_INTERVAL_MS / 1000} s`);
   return new PeriodicExportingMetricReader({
-    exporter: new OTLPMetricExporter(url ? { url } : {}),
+    exporter: loggingFailures(new OTLPMetricExporter(url ? { url } : {}), target),
     exportIntervalMillis: OTLP_EXPORT_INTERVAL_MS,
     metricProducers: [producer],
   });

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import type { BizmonConfig } from './config';
 import { armRequestContext } from './context';
 import { instruments } from './instruments';
 import { info, warn } from './log';
-import { monitoringRouteOf, serveMonitoring } from './monitoring';
+import { createExporterServer } from './exporter-server';
 import { createOtlpReader } from './otlp';
 import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
@@ -126,15 +126,7 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   let server: Server | undefined;
   let exporterAddress: AddressInfo | undefined;
   if (wantsPrometheus) {
-    server = createServer((req, res) => {
-      const route = monitoringRouteOf(req.url ?? '/');
-      if (route === undefined || !(req.url ?? '').match(/^\/(metrics|health|stats)(\?|$)/)) {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('not found: try /metrics, /health or /stats\n');
-        return;
-      }
-      void serveMonitoring(route, req, res);
-    });
+    server = createExporterServer(config);
     state.ownServers.add(server);
     exporterAddress = await listen(server, config.exporterHost, config.exporterPort);
     if (exporterAddress) {
@@ -159,7 +151,12 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
       current = undefined;
       state.pipeline = undefined;
       state.enabled = false;
-      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        // Slow or stuck clients must not hold the shutdown until their time-out.
+        server.closeAllConnections();
+        await closed;
+      }
       await meterProvider
         .shutdown()
         .catch((err: Error) => warn(`metrics shutdown: ${err.message}`));

@@ -13,6 +13,8 @@ test('defaults follow the contract', () => {
   expect(config).toMatchObject({
     exporterHost: '0.0.0.0',
     exporterPort: 9464,
+    exporterMaxConnections: 64,
+    exporterTimeoutMs: 10_000,
     metricsExporters: ['prometheus'],
     slowQueryThresholdMs: 1000,
     cardinalityLimit: 2000,
@@ -35,6 +37,8 @@ test('environment variables are read and options override them', () => {
     BIZMON_DISABLED: 'true',
     BIZMON_HTTP_IGNORE: '/internal,/ping',
     BIZMON_REQUEST_CONTEXT: 'always',
+    BIZMON_EXPORTER_MAX_CONNECTIONS: '8',
+    BIZMON_EXPORTER_TIMEOUT_MS: '500',
   };
   const config = resolveConfig({ otelServiceName: 'from-options' }, env);
   expect(config).toMatchObject({
@@ -46,6 +50,8 @@ test('environment variables are read and options override them', () => {
     disabled: true,
     httpIgnorePaths: ['/internal', '/ping'],
     requestContext: 'always',
+    exporterMaxConnections: 8,
+    exporterTimeoutMs: 500,
   });
 });
 
@@ -82,4 +88,15 @@ test('an invalid value warns once with the variable name and the accepted form, 
   // Secrets are never echoed.
   expect(out).toContain('BIZMON_REDIS_URL=(value hidden) is invalid');
   expect(out).not.toContain('hunter2');
+});
+
+test('an invalid URL is echoed with its credentials masked', () => {
+  resolveConfig(
+    {},
+    { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:pw-SECRET@otlp.example:99999/?api_key=k-SECRET' },
+  );
+  expect(logged()).toContain(
+    'OTEL_EXPORTER_OTLP_ENDPOINT="https://***@otlp.example:99999/?api_key=***" is invalid',
+  );
+  expect(logged()).not.toContain('SECRET');
 });

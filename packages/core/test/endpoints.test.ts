@@ -52,8 +52,10 @@ test('/metrics serves text 0.0.4 whose families match the catalog and pass promt
   }
 });
 
+const admin = { headers: { authorization: 'Bearer admin-secret' } };
+
 test('/health reports the standard checks as not configured, and 503 when a check fails', async () => {
-  let res = await fetch(`${base}/health`);
+  let res = await fetch(`${base}/health`, admin);
   expect(res.status).toBe(200);
   const body = (await res.json()) as {
     status: string;
@@ -74,7 +76,7 @@ test('/health reports the standard checks as not configured, and 503 when a chec
   const removeThrowing = registerHealthCheck('database', () => {
     throw new Error('connection refused');
   });
-  res = await fetch(`${base}/health`);
+  res = await fetch(`${base}/health`, admin);
   expect(res.status).toBe(503);
   const failing = (await res.json()) as {
     status: string;
@@ -86,6 +88,19 @@ test('/health reports the standard checks as not configured, and 503 when a chec
   removeSlow();
   removeThrowing();
   expect((await fetch(`${base}/health`)).status).toBe(200);
+});
+
+test('health messages have the credentials of URLs masked, even for the admin', async () => {
+  const remove = registerHealthCheck('redis', () => {
+    throw new Error('cannot reach redis://app:hunter2@cache:6379/0?password=hunter3');
+  });
+  try {
+    const res = await fetch(`${base}/health`, admin);
+    const body = (await res.json()) as { checks: Record<string, { message: string }> };
+    expect(body.checks.redis!.message).toBe('cannot reach redis://***@cache:6379/0?password=***');
+  } finally {
+    remove();
+  }
 });
 
 test('/stats needs the admin token: 401 without or wrong, 200 with it', async () => {

@@ -71,3 +71,42 @@ test('OTEL_METRICS_EXPORTER=otlp pushes bizmon series to <endpoint>/v1/metrics',
     collector.close();
   }
 });
+
+test('an OTLP endpoint with credentials: its query reaches the collector, and logs mask both', async () => {
+  const received: string[] = [];
+  // A collector refusing the key, so the push fails and the failure is logged.
+  const collector = createServer((req: IncomingMessage, res) => {
+    received.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"error":"bad key"}');
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', () => resolve()));
+  try {
+    const port = (collector.address() as AddressInfo).port;
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [join(__dirname, 'fixtures', 'otlp-push.cjs')],
+      {
+        env: {
+          ...process.env,
+          OTEL_METRICS_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://otlp-user:pw-SECRET-1@127.0.0.1:${port}/otlp?api_key=key-SECRET-2`,
+        },
+      },
+    );
+    expect(stdout).toContain('EXPORTER off');
+    expect(received[0]).toBe('/otlp/v1/metrics?api_key=key-SECRET-2');
+    expect(stderr).toContain(
+      `metrics pushed over OTLP to http://***@127.0.0.1:${port}/otlp/v1/metrics?api_key=***`,
+    );
+    expect(stderr).toContain(
+      `the OTLP push to http://***@127.0.0.1:${port}/otlp/v1/metrics?api_key=*** failed`,
+    );
+    expect(stderr).not.toMatch(/SECRET|otlp-user/);
+  } finally {
+    collector.close();
+  }
+});

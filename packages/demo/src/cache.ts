@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { instrumentCache } from '@bizmon/cache';
+import { redactUrls } from '@bizmon/core';
 
 /** The demo's cache of user records: Redis at REDIS_URL, else an in-process Map. */
 export interface Cache {
@@ -44,7 +45,7 @@ export function openCache(): Cache {
     const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
     redis.on('error', () => {}); // reported by bizmon's redis health check
     return {
-      description: `Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}`,
+      description: `Redis at ${redactUrls(url)}`,
       async get(key) {
         return (await redis.get(key)) ?? undefined;
       },

@@ -19,7 +19,7 @@ export interface KoaContextLike {
 /** The parts of a Fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   route(options: {
-    method: string;
+    method: string | string[];
     url: string;
     handler: (
       request: { raw: IncomingMessage },
@@ -52,6 +52,12 @@ export interface MonitoringHandler {
 }
 
 const ROUTES: readonly MonitoringRoute[] = ['metrics', 'health', 'stats'];
+/**
+ * Fastify routes by method: registered for GET alone, other methods would get Fastify's 404.
+ * With these the endpoints answer them 405 with `Allow` as everywhere else; Fastify adds HEAD
+ * for the GET route itself.
+ */
+const FASTIFY_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 function serve(route: MonitoringRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
   ignoreRequest(req);
@@ -107,7 +113,7 @@ export function createMonitoringHandler(options: MonitoringHandlerOptions = {}):
     try {
       for (const route of ROUTES) {
         instance.route({
-          method: 'GET',
+          method: FASTIFY_METHODS,
           url: `${prefix}/${route}`,
           handler: (request, reply) => {
             reply.hijack();

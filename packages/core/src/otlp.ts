@@ -1,5 +1,6 @@
 import type { OTLPMetricExporter as OtlpExporterClass } from '@opentelemetry/exporter-metrics-otlp-http';
-import { PeriodicExportingMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import type { MetricProducer, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { sdkMetrics } from './otel-sdk';
 
 /** How often OTLP pushes. */
 export const OTLP_EXPORT_INTERVAL_MS = 15_000;
@@ -18,7 +19,7 @@ export function createOtlpReader(
     OTLPMetricExporter: typeof OtlpExporterClass;
   };
   const url = endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/metrics` : undefined;
-  return new PeriodicExportingMetricReader({
+  return new (sdkMetrics().PeriodicExportingMetricReader)({
     exporter: new OTLPMetricExporter(url ? { url } : {}),
     exportIntervalMillis: OTLP_EXPORT_INTERVAL_MS,
     metricProducers: [producer],

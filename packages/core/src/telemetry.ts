@@ -3,17 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { metrics } from '@opentelemetry/api';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { BizmonConfig } from './config';
 import { useRequestContext } from './context';
 import { instruments } from './instruments';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
-import { createOtlpReader } from './otlp';
 import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
+import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
 import { state } from './state';
 
 /** bizmon's own version, for system_info and the instrumentation scope. */
@@ -27,12 +25,13 @@ export const BIZMON_VERSION: string = (() => {
   }
 })();
 
-/** What the OpenTelemetry serializer writes when the app has no instruments of its own. */
-const NO_REGISTERED_METRICS = '# no registered metrics';
-
 /** A started export pipeline. */
 export interface Telemetry {
   readonly config: BizmonConfig;
+  /**
+   * The OpenTelemetry SDK's MeterProvider behind the global one (the app's own instruments,
+   * OTLP). Built, and the SDK loaded, on first use: reading this builds it.
+   */
   readonly meterProvider: MeterProvider;
   /** The exporter's address, when its server is listening. */
   readonly exporterAddress: AddressInfo | undefined;
@@ -81,34 +80,23 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   if (config.requestContext === 'always') useRequestContext();
 
   const producer = new BizmonMetricProducer(BIZMON_VERSION);
-  const readers: MetricReader[] = [];
+  let sdk: SdkPipeline | undefined;
+  const sdkPipeline = (): SdkPipeline => (sdk ??= createSdkPipeline(config, producer));
   const wantsPrometheus = config.metricsExporters.includes('prometheus') && !config.disabled;
-  // bizmon's own series are serialised straight from the registry (exposition.ts); this reader
-  // collects only the app's own OpenTelemetry instruments, so no family appears twice.
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-  readers.push(prometheus);
-  if (config.metricsExporters.includes('otlp') && !config.disabled) {
-    readers.push(createOtlpReader(config.otlpEndpoint, producer));
-  }
-  const meterProvider = new MeterProvider({
-    resource: resourceFromAttributes({
-      'service.name': config.serviceName,
-      'service.version': config.serviceVersion,
-    }),
-    readers,
-    // The SDK bounds each collection of the app's own instruments; bizmon's are bounded in memory.
-    views: [{ instrumentName: '*', aggregationCardinalityLimit: config.cardinalityLimit }],
-  });
-  if (!config.disabled && !metrics.setGlobalMeterProvider(meterProvider)) {
+  // OTLP pushes on a timer, so its reader starts now; otherwise the SDK waits for a scrape or
+  // for the app's first meter.
+  if (config.metricsExporters.includes('otlp') && !config.disabled) sdkPipeline();
+  if (
+    !config.disabled &&
+    !metrics.setGlobalMeterProvider(new DeferredMeterProvider(() => sdkPipeline().meterProvider))
+  ) {
     warn('another global MeterProvider is registered; bizmon exports its own metrics only');
   }
 
-  const serializer = new PrometheusSerializer('', false, undefined, false, true);
   async function* scrapeStream(): AsyncGenerator<string, void, undefined> {
     await runCollectCallbacks();
     // target_info and the app's own instruments, then bizmon's families.
-    const sdk = serializer.serialize((await prometheus.collect()).resourceMetrics);
-    yield sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk;
+    yield await sdkPipeline().appMetricsText();
     yield* registryChunks();
   }
   const scrape = async (): Promise<string> => {
@@ -151,7 +139,9 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
 
   const telemetry: Telemetry = {
     config,
-    meterProvider,
+    get meterProvider() {
+      return sdkPipeline().meterProvider;
+    },
     exporterAddress,
     scrape,
     async shutdown() {
@@ -160,7 +150,7 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
       state.pipeline = undefined;
       state.enabled = false;
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-      await meterProvider
+      await sdk?.meterProvider
         .shutdown()
         .catch((err: Error) => warn(`metrics shutdown: ${err.message}`));
       metrics.disable();

@@ -1,4 +1,8 @@
-import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import {
+  InstrumentationBase,
+  registerInstrumentations,
+  type Instrumentation,
+} from '@opentelemetry/instrumentation';
 import {
   resolveConfig,
   startTelemetry,
@@ -15,6 +19,18 @@ const LATE_MODULES = ['pg', 'ioredis', 'express', 'fastify', 'koa'];
 let started: Promise<Telemetry> | undefined;
 let disableInstrumentations: (() => void) | undefined;
 let activePlugins: BizmonPlugin[] = [];
+let registered: Instrumentation[] = [];
+
+/**
+ * Names of the packages the registered instrumentations patch (`pg`, `ioredis`, `express`…),
+ * for the ESM loader hook (register.mts), which then leaves every other module alone.
+ */
+export function instrumentedModules(): string[] {
+  const names = registered.flatMap((i) =>
+    i instanceof InstrumentationBase ? i.getModuleDefinitions().map((d) => d.name) : [],
+  );
+  return [...new Set(names)];
+}
 
 function warnAboutEarlyModules(): void {
   const loaded = Object.keys(require.cache);
@@ -54,6 +70,7 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
     }
     try {
       disableInstrumentations = registerInstrumentations({ instrumentations });
+      registered = instrumentations;
     } catch (err) {
       warn(`instrumentations failed to register: ${(err as Error).message}`);
     }
@@ -88,5 +105,6 @@ export async function shutdown(): Promise<void> {
   activePlugins = [];
   disableInstrumentations?.();
   disableInstrumentations = undefined;
+  registered = [];
   await telemetry.shutdown();
 }

@@ -14,6 +14,14 @@ export interface RunningApp {
   stop: () => Promise<void>;
 }
 
+/**
+ * The node binary that runs the apps under test: BIZMON_TEST_NODE when set (.ci/run points it
+ * at Node 22 and 24 from test/runtimes), else the one running jest. Only the apps change
+ * version: they are where bizmon runs, while jest and its TypeScript transform stay on the
+ * toolchain's Node.
+ */
+export const APP_NODE = process.env.BIZMON_TEST_NODE || process.execPath;
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,7 +49,7 @@ export async function startApp(
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
   const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
-  const child = spawn(process.execPath, args, {
+  const child = spawn(APP_NODE, args, {
     cwd: options.cwd ?? process.cwd(),
     env: {
       ...process.env,

@@ -26,9 +26,10 @@ const VARIANTS = {
   bare: { args: [], script: '0' },
   'bizmon --require': { args: ['--require', '@bizmon/node/register'], script: '0' },
   'bizmon --import': { args: ['--import', '@bizmon/node/register'], script: '0' },
+  // Exits at once: at a normal exit the last push would wait for the (absent) collector.
   'bizmon --require, OTLP on': {
     args: ['--require', '@bizmon/node/register'],
-    script: '0',
+    script: 'process.exit()',
     env: {
       OTEL_METRICS_EXPORTER: 'prometheus,otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { requestContextIsCheap } from './context';
 import { warn } from './log';
 
 /** How metrics leave the process. */
@@ -27,7 +28,8 @@ export interface BizmonConfig {
   httpIgnorePaths: string[];
   /**
    * When requests start carrying a request context (BIZMON_REQUEST_CONTEXT): `on-demand` once
-   * the app first reads or sets it, `always` from the first request.
+   * the app first reads or sets it, `always` from the first request. Default `always` where
+   * AsyncLocalStorage is cheap to enter (Node 24; see requestContextIsCheap), else `on-demand`.
    */
   requestContext: RequestContextMode;
 }
@@ -232,6 +234,7 @@ export function resolveConfig(
     redisPrefix: read('BIZMON_REDIS_PREFIX') ?? 'bizmon:',
     disabled: read('BIZMON_DISABLED') ?? false,
     httpIgnorePaths: read('BIZMON_HTTP_IGNORE') ?? [],
-    requestContext: read('BIZMON_REQUEST_CONTEXT') ?? 'on-demand',
+    requestContext:
+      read('BIZMON_REQUEST_CONTEXT') ?? (requestContextIsCheap ? 'always' : 'on-demand'),
   };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { expectMatchesCatalog, sampleValue } from './support/exposition';
-import { get, startApp, type RunningApp } from './support/apps';
+import { APP_NODE_MAJOR, get, startApp, type RunningApp } from './support/apps';
 import { hasServer } from './support/env';
 
 const app = join(__dirname, 'fixtures', 'business-app.cjs');
@@ -17,10 +17,10 @@ async function taskRequest(running: RunningApp, role?: string): Promise<boolean>
 }
 
 test('inside a request of a preloaded app the helpers take the request user role', async () => {
-  const running = await startApp(app);
+  const running = await startApp(app, { env: { BIZMON_REQUEST_CONTEXT: 'on-demand' } });
   try {
-    // On demand (the default): the first request to use the context arms it, so it has none
-    // itself and its helpers fall back to anonymous; every later request has one.
+    // On demand (the default before Node 24): the first request to use the context arms it, so
+    // it has none itself and its helpers fall back to anonymous; every later request has one.
     expect(await taskRequest(running, 'vip')).toBe(false);
     expect(await taskRequest(running, 'vip')).toBe(true);
     expect(await taskRequest(running)).toBe(true);
@@ -41,6 +41,15 @@ test('inside a request of a preloaded app the helpers take the request user role
     expect(
       sampleValue(f, 'ai_task_duration_seconds_count', { service: 'flux', mode: 'fast' }),
     ).toBe(3);
+  } finally {
+    await running.stop();
+  }
+});
+
+test('by default the first request has its context where AsyncLocalStorage is cheap (Node 24)', async () => {
+  const running = await startApp(app);
+  try {
+    expect(await taskRequest(running, 'vip')).toBe(APP_NODE_MAJOR >= 24);
   } finally {
     await running.stop();
   }

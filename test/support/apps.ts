@@ -2,7 +2,7 @@
  * Test support: runs an app as a child process with the bizmon preload and waits for it to say
  * it is ready (a line `READY <port>` on stdout).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
 export interface RunningApp {
@@ -21,6 +21,12 @@ export interface RunningApp {
  * toolchain's Node.
  */
 export const APP_NODE = process.env.BIZMON_TEST_NODE || process.execPath;
+
+/** APP_NODE's version (`v24.22.3`). */
+export const APP_NODE_VERSION = execFileSync(APP_NODE, ['--version'], { encoding: 'utf8' }).trim();
+
+/** APP_NODE's major version. */
+export const APP_NODE_MAJOR = Number(/^v(\d+)/.exec(APP_NODE_VERSION)![1]);
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {

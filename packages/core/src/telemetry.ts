@@ -2,11 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { metrics } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { BizmonConfig } from './config';
 import { useRequestContext } from './context';
 import { instruments } from './instruments';
+import { registerFallbackMeterProvider } from './global-meter-provider';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
 import { registerStreamingScrape, registryChunks } from './exposition';
@@ -68,10 +68,11 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 }
 
 /**
- * Starts recording and exporting: a MeterProvider (registered as the global one, so the app's
- * own OpenTelemetry instruments are exported too) whose readers collect bizmon's series, the
- * Prometheus endpoint on the exporter's port, and OTLP pushes when configured. Calling it
- * again returns the running pipeline. Never throws for a taken port.
+ * Starts recording and exporting: the Prometheus endpoint on the exporter's port, OTLP pushes
+ * when configured, and a global MeterProvider, so the app's own OpenTelemetry instruments are
+ * exported too until the app registers its own (global-meter-provider.ts). The SDK behind it is
+ * built on first use (sdk-pipeline.ts). Calling it again returns the running pipeline. Never
+ * throws for a taken port.
  */
 export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   if (current) return current;
@@ -86,11 +87,13 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   // OTLP pushes on a timer, so its reader starts now; otherwise the SDK waits for a scrape or
   // for the app's first meter.
   if (config.metricsExporters.includes('otlp') && !config.disabled) sdkPipeline();
-  if (
-    !config.disabled &&
-    !metrics.setGlobalMeterProvider(new DeferredMeterProvider(() => sdkPipeline().meterProvider))
-  ) {
-    warn('another global MeterProvider is registered; bizmon exports its own metrics only');
+  let unregisterGlobal: (() => void) | undefined;
+  if (!config.disabled) {
+    unregisterGlobal = registerFallbackMeterProvider(
+      new DeferredMeterProvider(() => sdkPipeline().meterProvider),
+    );
+    if (!unregisterGlobal)
+      warn('another global MeterProvider is registered; bizmon exports its own metrics only');
   }
 
   async function* scrapeStream(): AsyncGenerator<string, void, undefined> {
@@ -153,7 +156,8 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
       await sdk?.meterProvider
         .shutdown()
         .catch((err: Error) => warn(`metrics shutdown: ${err.message}`));
-      metrics.disable();
+      // Only bizmon's own registration: an app that registered its provider keeps it.
+      unregisterGlobal?.();
     },
   };
   current = telemetry;

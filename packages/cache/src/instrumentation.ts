@@ -3,6 +3,7 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
+import { unwrapMethod, wrapMethod } from '@bizmon/core';
 import { isOwnClient, trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
 
@@ -118,8 +119,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
           const Redis = extractRedis(module);
           if (!Redis) return;
           for (const name of ['connect', '_buildCommandContext', 'sendCommand'] as const) {
-            if ((Redis.prototype[name] as { __wrapped?: boolean } | undefined)?.__wrapped)
-              this._unwrap(Redis.prototype, name);
+            unwrapMethod(Redis.prototype, name);
           }
         },
       ),
@@ -131,7 +131,6 @@ export class IoredisInstrumentation extends InstrumentationBase {
     name: K,
     wrapper: (original: NonNullable<RedisPrototype[K]>) => NonNullable<RedisPrototype[K]>,
   ): void {
-    if ((proto[name] as { __wrapped?: boolean } | undefined)?.__wrapped) this._unwrap(proto, name);
-    this._wrap(proto, name, wrapper as never);
+    wrapMethod(proto, name, wrapper);
   }
 }

@@ -50,12 +50,14 @@ export async function startApp(
     env?: Record<string, string>;
     cwd?: string;
     timeoutMs?: number;
+    /** The node binary; APP_NODE by default. */
+    node?: string;
   } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
   const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
-  const child = spawn(APP_NODE, args, {
+  const child = spawn(options.node ?? APP_NODE, args, {
     cwd: options.cwd ?? process.cwd(),
     env: {
       ...process.env,

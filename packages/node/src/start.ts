@@ -12,6 +12,7 @@ import {
   type Telemetry,
 } from '@bizmon/core';
 import { plugins } from './plugins';
+import { withPrivateRequireHook } from './private-require-hook';
 
 /** Libraries that must load after the preload for their instrumentation to apply. */
 const LATE_MODULES = ['pg', 'ioredis', 'express', 'fastify', 'koa'];
@@ -58,16 +59,18 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   const instrumentations: Instrumentation[] = [];
   activePlugins = [];
   if (!config.disabled) {
-    for (const plugin of plugins) {
-      try {
-        instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
-        activePlugins.push(plugin);
-      } catch (err) {
-        warn(
-          `the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`,
-        );
+    withPrivateRequireHook(() => {
+      for (const plugin of plugins) {
+        try {
+          instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
+          activePlugins.push(plugin);
+        } catch (err) {
+          warn(
+            `the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`,
+          );
+        }
       }
-    }
+    });
     try {
       disableInstrumentations = registerInstrumentations({ instrumentations });
       registered = instrumentations;

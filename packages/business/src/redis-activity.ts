@@ -77,10 +77,8 @@ export class RedisActivity implements ActivityStore {
     // @opentelemetry/core, about 10 ms of start-up).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Redis } = require('ioredis') as typeof import('ioredis');
-    this.suppressTracing = (
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require('@opentelemetry/core') as typeof import('@opentelemetry/core')
-    ).suppressTracing;
+    this.suppressTracing = // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('@opentelemetry/core') as typeof import('@opentelemetry/core')).suppressTracing;
     const redisOptions: RedisOptions = {
       connectionName: 'bizmon',
       commandTimeout: COMMAND_TIMEOUT_MS,

@@ -77,8 +77,9 @@ export class RedisActivity implements ActivityStore {
     // @opentelemetry/core, about 10 ms of start-up).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Redis } = require('ioredis') as typeof import('ioredis');
-    this.suppressTracing = // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('@opentelemetry/core') as typeof import('@opentelemetry/core')).suppressTracing;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const otelCore = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+    this.suppressTracing = otelCore.suppressTracing;
     const redisOptions: RedisOptions = {
       connectionName: 'bizmon',
       commandTimeout: COMMAND_TIMEOUT_MS,

@@ -139,7 +139,9 @@ if (startup) {
   target(
     'Start-up: the preload adds ≤ 60 ms and ≤ 15 MiB to node -e 0',
     added.addedMs.median <= 60 && added.addedRssBytes.median <= 15 * 1024 * 1024,
-    `+${added.addedMs.median.toFixed(0)} ms, +${fmtBytes(added.addedRssBytes.median)} peak RSS`,
+    // Wall time is the target's definition; the CPU figure beside it moves less when other
+    // processes load the machine (a busy quick run can show MISSED on wall time alone).
+    `+${added.addedMs.median.toFixed(0)} ms wall (+${added.addedCpuMs.median.toFixed(0)} ms CPU), +${fmtBytes(added.addedRssBytes.median)} peak RSS`,
   );
 }
 const flood = results.memory?.flood;
@@ -336,12 +338,12 @@ if (startupRuns.length) {
     L.push(
       `Node ${r.node}, ${r.rounds} rounds:`,
       '',
-      '| variant | wall ms | added ms | CPU ms | peak RSS | added RSS |',
-      '|---|---|---|---|---|---|',
+      '| variant | wall ms | added ms | CPU ms | added CPU ms | peak RSS | added RSS |',
+      '|---|---|---|---|---|---|---|',
     );
     for (const [name, v] of Object.entries(r.variants))
       L.push(
-        `| ${name} | ${v.ms.median.toFixed(0)} (${v.ms.min.toFixed(0)}–${v.ms.max.toFixed(0)}) | ${v.addedMs.median.toFixed(0)} | ${v.cpuMs.median.toFixed(0)} | ${fmtBytes(v.rssBytes.median)} | ${fmtBytes(v.addedRssBytes.median)} |`,
+        `| ${name} | ${v.ms.median.toFixed(0)} (${v.ms.min.toFixed(0)}–${v.ms.max.toFixed(0)}) | ${v.addedMs.median.toFixed(0)} | ${v.cpuMs.median.toFixed(0)} | ${v.addedCpuMs.median.toFixed(0)} | ${fmtBytes(v.rssBytes.median)} | ${fmtBytes(v.addedRssBytes.median)} |`,
       );
     L.push('');
   }

@@ -70,6 +70,7 @@ for (const name of names) {
     cpuMs: summary(s.map((x) => x.cpuMs)),
     rssBytes: summary(s.map((x) => x.rssBytes)),
     addedMs: summary(s.map((x, i) => x.ms - samples.bare[i].ms)),
+    addedCpuMs: summary(s.map((x, i) => x.cpuMs - samples.bare[i].cpuMs)),
     addedRssBytes: summary(s.map((x, i) => x.rssBytes - samples.bare[i].rssBytes)),
     warnings: [...new Set(s.flatMap((x) => x.stderr.split('\n').filter((l) => /warn/i.test(l))))],
   };

@@ -16,9 +16,14 @@ import {
 } from './lib/common.mjs';
 
 const quick = process.argv.includes('--quick');
+/** `--name value` from the command line. */
+const option = (name) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
 // Many short rounds: each ratio pairs runs taken seconds apart, and the median of 20 shrugs off
 // the rounds another process on the machine disturbed (9 rounds of 4 s moved ±2% between runs).
-const ROUNDS = quick ? 3 : 20;
+const ROUNDS = Number(option('--rounds') ?? (quick ? 3 : 20));
 const SECONDS = quick ? 1 : 1.5;
 const WARMUP_SECONDS = quick ? 1 : 2;
 const CONNECTIONS = 10;
@@ -39,15 +44,29 @@ const APPS = {
   },
 };
 
-const VARIANTS = {
+const ALL_VARIANTS = {
   bare: {},
   bizmon: { nodeArgs: ['--require', '@bizmon/node/register'] },
+  // Not in the default run: the cost of entering the request context on every request, per
+  // Node version (`node<version> bench/http.mjs --apps trivial --variants bare,bizmon,bizmon-always`).
+  'bizmon-always': {
+    nodeArgs: ['--require', '@bizmon/node/register'],
+    env: { BIZMON_REQUEST_CONTEXT: 'always' },
+  },
   promclient: { env: { BENCH_VARIANT: 'promclient' } },
   otel: {
     nodeArgs: ['--require', join(BENCH_DIR, 'fixtures', 'otel-preload.cjs')],
     env: { BENCH_VARIANT: 'otel' },
   },
 };
+
+/** The variants and apps to run (`--variants a,b`, `--apps trivial`); `bare` is always first. */
+const VARIANTS = Object.fromEntries(
+  ['bare', ...(option('--variants') ?? 'bizmon,promclient,otel').split(',')]
+    .filter((v, i, all) => all.indexOf(v) === i)
+    .map((v) => [v, ALL_VARIANTS[v]]),
+);
+const SELECTED_APPS = (option('--apps') ?? Object.keys(APPS).join(',')).split(',');
 
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
 
@@ -130,7 +149,7 @@ async function benchApp(name, app) {
     const out = {
       app: name,
       variants: {},
-      bizmonRecorded: await recordedRequests(servers.bizmon.exporterPort),
+      bizmonRecorded: servers.bizmon ? await recordedRequests(servers.bizmon.exporterPort) : 0,
     };
     for (const v of names) {
       out.variants[v] = {
@@ -151,6 +170,6 @@ async function benchApp(name, app) {
 }
 
 const apps = [];
-for (const [name, app] of Object.entries(APPS)) apps.push(await benchApp(name, app));
+for (const name of SELECTED_APPS) apps.push(await benchApp(name, APPS[name]));
 await generator.close();
 emit({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, placement, apps });

@@ -17,7 +17,7 @@ async function taskRequest(running: RunningApp, role?: string): Promise<boolean>
 }
 
 test('inside a request of a preloaded app the helpers take the request user role', async () => {
-  const running = await startApp(app);
+  const running = await startApp(app, { env: { BIZMON_REQUEST_CONTEXT: 'on-demand' } });
   try {
     // On demand (the default): the app loaded @bizmon/business, which armed the context before
     // it served, so the very first request has one.
@@ -41,6 +41,16 @@ test('inside a request of a preloaded app the helpers take the request user role
     expect(
       sampleValue(f, 'ai_task_duration_seconds_count', { service: 'flux', mode: 'fast' }),
     ).toBe(3);
+  } finally {
+    await running.stop();
+  }
+});
+
+test('by default (on-demand before Node 24, always on 24) the first request has its context', async () => {
+  // Before Node 24 the app's own loading of @bizmon/business arms it; on 24 it is always on.
+  const running = await startApp(app);
+  try {
+    expect(await taskRequest(running, 'vip')).toBe(true);
   } finally {
     await running.stop();
   }

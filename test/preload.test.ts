@@ -2,10 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { expectMatchesCatalog, sampleValue } from './support/exposition';
-import { get, startApp, freePort } from './support/apps';
+import { APP_NODE_VERSION, get, startApp, freePort } from './support/apps';
 import { hasBinary, hasServer } from './support/env';
 
 const fixtures = join(__dirname, 'fixtures');
+
+/** Node's warnings (deprecations, experimental loader hooks) in an app's output. */
+const nodeWarnings = (output: string): string[] =>
+  output.split('\n').filter((l) => /\(node:\d+\) \w*Warning/.test(l));
 
 describe.each([
   ['CommonJS', '--require', 'plain-app.cjs'],
@@ -23,7 +27,10 @@ describe.each([
       const scrape = await get(`http://127.0.0.1:${app.exporterPort}/metrics`);
       expect(scrape.status).toBe(200);
       const families = expectMatchesCatalog(scrape.body);
-      expect(families.get('system_info')!.samples[0]!.labels.service_name).toBe(`preload-${_kind}`);
+      const info = families.get('system_info')!.samples[0]!.labels;
+      expect(info.service_name).toBe(`preload-${_kind}`);
+      // The Node the apps run on: BIZMON_TEST_NODE in .ci/run (22 and 24).
+      expect(info.node_version).toBe(APP_NODE_VERSION);
       if (hasBinary('promtool')) {
         expect(
           execFileSync('promtool', ['check', 'metrics'], {
@@ -34,6 +41,7 @@ describe.each([
       }
       const health = await get(`http://127.0.0.1:${app.exporterPort}/health`);
       expect(health.status).toBe(200);
+      expect(nodeWarnings(app.output())).toEqual([]);
     } finally {
       await app.stop();
     }
@@ -123,6 +131,7 @@ describe('an ESM app importing pg and ioredis, preloaded with --import', () => {
       expect(
         sampleValue(families, 'http_requests_total', { method: 'GET', status_code: '200' }),
       ).toBe(3);
+      expect(nodeWarnings(app.output())).toEqual([]);
     } finally {
       await app.stop();
     }

@@ -2,7 +2,7 @@
  * Test support: runs an app as a child process with the bizmon preload and waits for it to say
  * it is ready (by default a line `READY <port>` on stdout).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
 export interface RunningApp {
@@ -13,6 +13,20 @@ export interface RunningApp {
   output: () => string;
   stop: () => Promise<void>;
 }
+
+/**
+ * The node binary that runs the apps under test: BIZMON_TEST_NODE when set (.ci/run points it
+ * at Node 22 and 24 from test/runtimes), else the one running jest. Only the apps change
+ * version: they are where bizmon runs, while jest and its TypeScript transform stay on the
+ * toolchain's Node.
+ */
+export const APP_NODE = process.env.BIZMON_TEST_NODE || process.execPath;
+
+/** APP_NODE's version (`v24.22.3`). */
+export const APP_NODE_VERSION = execFileSync(APP_NODE, ['--version'], { encoding: 'utf8' }).trim();
+
+/** APP_NODE's major version. */
+export const APP_NODE_MAJOR = Number(/^v(\d+)/.exec(APP_NODE_VERSION)![1]);
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -40,17 +54,20 @@ export async function startApp(
     ready?: RegExp;
     /** Runs the app under `ulimit -n <openFiles>` (through bash). */
     openFiles?: number;
+    /** The node binary; APP_NODE by default. */
+    node?: string;
   } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
   const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
+  const node = options.node ?? APP_NODE;
   const [command, argv] =
     options.openFiles === undefined
-      ? [process.execPath, args]
+      ? [node, args]
       : [
           'bash',
-          ['-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'bash', process.execPath, ...args],
+          ['-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'bash', node, ...args],
         ];
   const child = spawn(command, argv, {
     cwd: options.cwd ?? process.cwd(),

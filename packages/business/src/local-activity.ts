@@ -43,7 +43,8 @@ export class LocalActivity implements ActivityStore {
       this.minuteSketches.push(new HyperLogLog());
       this.minuteOfSlot.push(NaN);
     }
-    this.advance(clock());
+    // The first call advances to its day: the calendar's first day key loads ICU's time-zone
+    // data (calendar.ts), which a preloaded process that records no activity never needs.
   }
 
   private advance(now: number): void {

@@ -2,7 +2,7 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
-import { warnRateLimited } from '@bizmon/core';
+import { unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core';
 import { isOwnClient, trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
 
@@ -136,8 +136,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
           const Redis = extractRedis(module);
           if (!Redis) return;
           for (const name of ['connect', 'sendCommand'] as const) {
-            if ((Redis.prototype[name] as { __wrapped?: boolean } | undefined)?.__wrapped)
-              this._unwrap(Redis.prototype, name);
+            unwrapMethod(Redis.prototype, name);
           }
         },
       ),
@@ -149,7 +148,6 @@ export class IoredisInstrumentation extends InstrumentationBase {
     name: K,
     wrapper: (original: RedisPrototype[K]) => RedisPrototype[K],
   ): void {
-    if ((proto[name] as { __wrapped?: boolean } | undefined)?.__wrapped) this._unwrap(proto, name);
-    this._wrap(proto, name, wrapper as never);
+    wrapMethod(proto, name, wrapper);
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { requestContextIsCheap } from './context';
 import { warn } from './log';
 
 /** How metrics leave the process. */
@@ -40,7 +40,8 @@ export interface BizmonConfig {
   /**
    * When requests start carrying a request context (BIZMON_REQUEST_CONTEXT): `on-demand` once
    * the app loads @bizmon/http or @bizmon/business (or first reads or sets the context),
-   * `always` from the first request.
+   * `always` from the first request. Default `always` where AsyncLocalStorage is cheap to enter
+   * (Node 24; see requestContextIsCheap), else `on-demand`.
    */
   requestContext: RequestContextMode;
 }
@@ -84,60 +85,115 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-const text = z.string().trim().min(1);
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().min(1);
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-const commaList = z
-  .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+/*
+ * The parsers: each takes an option's or variable's raw value and returns the parsed value, or
+ * undefined when it is invalid. Plain functions rather than a schema library: every process
+ * started under NODE_OPTIONS runs them, and loading zod cost 19 ms of that start-up (median of
+ * 11 processes, Node 20; bench/startup.mjs) for a dozen one-line checks.
+ */
+type Parser<T> = (raw: unknown) => T | undefined;
+
+const text: Parser<string> = (raw) => {
+  const s = typeof raw === 'string' ? raw.trim() : undefined;
+  return s ? s : undefined;
+};
+/** A number as written (`Number()`, as `z.coerce.number()` did), an integer in [min, max]. */
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
+  (raw) => {
+    const n = typeof raw === 'number' || typeof raw === 'string' ? Number(raw) : NaN;
+    return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+  };
+const TRUE = ['true', '1', 'yes'];
+const FALSE = ['false', '0', 'no'];
+const bool: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw !== 'string') return undefined;
+  return TRUE.includes(raw) ? true : FALSE.includes(raw) ? false : undefined;
+};
+/** A comma list (or an array of strings) whose every item passes `item`. */
+const commaList =
+  <T extends string>(item: (s: string) => s is T, minItems: number): Parser<T[]> =>
+  (raw) => {
+    const items = typeof raw === 'string' ? raw.split(',') : raw;
+    if (!Array.isArray(items) || !items.every((s) => typeof s === 'string')) return undefined;
+    const list = (items as string[]).map((s) => s.trim()).filter(Boolean);
+    return list.length >= minItems && list.every(item) ? (list as T[]) : undefined;
+  };
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (s: unknown): s is T =>
+    (values as readonly unknown[]).includes(s);
+const matching =
+  (pattern: RegExp): Parser<string> =>
+  (raw) =>
+    typeof raw === 'string' && pattern.test(raw) ? raw : undefined;
+const httpUrl: Parser<string> = (raw) => {
+  const s = text(raw);
+  if (s === undefined || !URL.canParse(s)) return undefined;
+  return /^https?:$/.test(new URL(s).protocol) ? s : undefined;
+};
 
 /**
- * One row per variable: its schema, the accepted form (quoted in warnings), its default, and
- * whether its value is a secret (never echoed).
+ * One row per variable: its parser, the accepted form (quoted in warnings), and whether its
+ * value is a secret (never echoed).
  */
 const variables = {
-  OTEL_SERVICE_NAME: { schema: text, form: 'a non-empty name' },
-  OTEL_EXPORTER_PROMETHEUS_HOST: { schema: text, form: 'a host name or IP address' },
+  OTEL_SERVICE_NAME: { parse: text, form: 'a non-empty name' },
+  OTEL_EXPORTER_PROMETHEUS_HOST: { parse: text, form: 'a host name or IP address' },
   OTEL_EXPORTER_PROMETHEUS_PORT: {
-    schema: port,
+    parse: integer(0, 65535),
     form: 'a port number 0-65535 (0 picks a free port)',
   },
-  BIZMON_EXPORTER_MAX_CONNECTIONS: { schema: positiveInt, form: 'a whole number >= 1' },
-  BIZMON_EXPORTER_TIMEOUT_MS: { schema: positiveInt.min(100), form: 'milliseconds >= 100' },
+  BIZMON_EXPORTER_MAX_CONNECTIONS: { parse: integer(1), form: 'a whole number >= 1' },
+  BIZMON_EXPORTER_TIMEOUT_MS: { parse: integer(100), form: 'milliseconds >= 100' },
   OTEL_METRICS_EXPORTER: {
-    schema: commaList.pipe(z.array(z.enum(EXPORTER_KINDS)).min(1)),
+    parse: commaList(oneOf(EXPORTER_KINDS), 1),
     form: 'a comma list of prometheus, otlp, none',
   },
-  OTEL_EXPORTER_OTLP_ENDPOINT: { schema: z.url(), form: 'an http(s) URL' },
-  BIZMON_ADMIN_TOKEN: { schema: text, form: 'a non-empty token', secret: true },
-  BIZMON_METRICS_TOKEN: { schema: text, form: 'a non-empty token', secret: true },
-  BIZMON_DB_SLOW_QUERY_MS: { schema: z.coerce.number().min(0).finite(), form: 'milliseconds >= 0' },
-  BIZMON_CARDINALITY_LIMIT: { schema: positiveInt.min(2), form: 'a whole number >= 2' },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { parse: httpUrl, form: 'an http(s) URL' },
+  BIZMON_ADMIN_TOKEN: { parse: text, form: 'a non-empty token', secret: true },
+  BIZMON_METRICS_TOKEN: { parse: text, form: 'a non-empty token', secret: true },
+  BIZMON_DB_SLOW_QUERY_MS: {
+    parse: (raw: unknown) => {
+      const n = typeof raw === 'number' || typeof raw === 'string' ? Number(raw) : NaN;
+      return Number.isFinite(n) && n >= 0 ? n : undefined;
+    },
+    form: 'milliseconds >= 0',
+  },
+  BIZMON_CARDINALITY_LIMIT: { parse: integer(2), form: 'a whole number >= 2' },
   BIZMON_TIMEZONE: {
-    schema: text.refine(isTimeZone),
+    parse: (raw: unknown) => {
+      const zone = text(raw);
+      return zone !== undefined && isTimeZone(zone) ? zone : undefined;
+    },
     form: 'an IANA time zone such as Asia/Shanghai',
   },
   BIZMON_REDIS_URL: {
-    schema: z.string().regex(/^rediss?:\/\//),
+    parse: matching(/^rediss?:\/\//),
     form: 'a redis:// or rediss:// URL',
     secret: true,
   },
   BIZMON_REDIS_PREFIX: {
-    schema: z.string().regex(/^\S{1,100}$/),
+    parse: matching(/^\S{1,100}$/),
     form: 'up to 100 characters without spaces',
   },
-  BIZMON_DISABLED: { schema: bool, form: 'true or false' },
+  BIZMON_DISABLED: { parse: bool, form: 'true or false' },
   BIZMON_HTTP_IGNORE: {
-    schema: commaList.pipe(z.array(z.string().startsWith('/'))),
+    parse: commaList((s): s is string => s.startsWith('/'), 0),
     form: 'a comma list of path prefixes starting with /',
   },
-  BIZMON_REQUEST_CONTEXT: { schema: z.enum(REQUEST_CONTEXT_MODES), form: 'on-demand or always' },
+  BIZMON_REQUEST_CONTEXT: {
+    parse: (raw: unknown) => (oneOf(REQUEST_CONTEXT_MODES)(raw) ? raw : undefined),
+    form: 'on-demand or always',
+  },
 } as const;
 
 type VariableName = keyof typeof variables;
+type ValueOf<K extends VariableName> = Exclude<
+  ReturnType<(typeof variables)[K]['parse']>,
+  undefined
+>;
 
 function camelCase(name: string): string {
   return name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -163,15 +219,13 @@ export function resolveConfig(
   options: BizmonOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): BizmonConfig {
-  function read<K extends VariableName>(
-    name: K,
-  ): z.output<(typeof variables)[K]['schema']> | undefined {
+  function read<K extends VariableName>(name: K): ValueOf<K> | undefined {
     const row = variables[name];
     const fromOptions = (options as Record<string, unknown>)[camelCase(name)];
     const raw = fromOptions ?? env[name];
     if (raw === undefined || raw === '') return undefined;
-    const parsed = row.schema.safeParse(raw);
-    if (parsed.success) return parsed.data as z.output<(typeof variables)[K]['schema']>;
+    const parsed = row.parse(raw) as ValueOf<K> | undefined;
+    if (parsed !== undefined) return parsed;
     const shown = 'secret' in row && row.secret ? '(value hidden)' : JSON.stringify(String(raw));
     warn(`${name}=${shown} is invalid: expected ${row.form}; using the default`);
     return undefined;
@@ -198,6 +252,7 @@ export function resolveConfig(
     redisPrefix: read('BIZMON_REDIS_PREFIX') ?? 'bizmon:',
     disabled: read('BIZMON_DISABLED') ?? false,
     httpIgnorePaths: read('BIZMON_HTTP_IGNORE') ?? [],
-    requestContext: read('BIZMON_REQUEST_CONTEXT') ?? 'on-demand',
+    requestContext:
+      read('BIZMON_REQUEST_CONTEXT') ?? (requestContextIsCheap ? 'always' : 'on-demand'),
   };
 }

@@ -59,6 +59,7 @@ export {
   type LabelValues,
 } from './registry';
 export { isOwnServerRequest } from './own-server';
+export { unwrapMethod, wrapMethod } from './wrap';
 export type { BizmonPlugin } from './plugin';
 export {
   emitLoginFailure,

@@ -1,11 +1,15 @@
-import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import type { OTLPMetricExporter as OtlpExporterClass } from '@opentelemetry/exporter-metrics-otlp-http';
-import {
+import type {
+  MetricProducer,
   PeriodicExportingMetricReader,
-  type MetricProducer,
-  type PushMetricExporter,
+  PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { info, warnRateLimited } from './log';
+import { sdkMetrics } from './otel-sdk';
+
+/** `ExportResultCode.SUCCESS`; a type-only import keeps @opentelemetry/core out of start-up. */
+const SUCCESS: ExportResult['code'] = 0;
 
 /** How often OTLP pushes. */
 export const OTLP_EXPORT_INTERVAL_MS = 15_000;
@@ -29,7 +33,7 @@ function loggingFailures(exporter: PushMetricExporter, target: string): PushMetr
   return {
     export(metrics, resultCallback) {
       exporter.export(metrics, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) {
+        if (result.code !== SUCCESS) {
           warnRateLimited(
             'otlp-push',
             `the OTLP push to ${target} failed: ${result.error?.message ?? 'unknown error'}`,
@@ -61,7 +65,7 @@ export function createOtlpReader(
   const url = endpoint ? otlpMetricsUrl(endpoint) : undefined;
   const target = url ?? 'the OTEL_EXPORTER_OTLP_* default endpoint';
   info(`metrics pushed over OTLP to ${target} every ${OTLP_EXPORT_INTERVAL_MS / 1000} s`);
-  return new PeriodicExportingMetricReader({
+  return new (sdkMetrics().PeriodicExportingMetricReader)({
     exporter: loggingFailures(new OTLPMetricExporter(url ? { url } : {}), target),
     exportIntervalMillis: OTLP_EXPORT_INTERVAL_MS,
     metricProducers: [producer],

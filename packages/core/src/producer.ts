@@ -1,19 +1,16 @@
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { millisToHrTime } from '@opentelemetry/core';
-import { emptyResource } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-  type MetricProducer,
+import { ValueType, type Attributes } from '@opentelemetry/api';
+import type {
+  CollectionResult,
+  DataPoint,
+  Histogram,
+  MetricData,
+  MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { allFamilies } from './instruments';
 import { CounterFamily, GaugeFamily, type SeriesBase } from './registry';
 import { state } from './state';
 import { warnRateLimited } from './log';
+import { otelCore, otelResources, sdkMetrics } from './otel-sdk';
 
 /** Instrumentation scope name of bizmon's metrics. */
 export const SCOPE_NAME = 'bizmon';
@@ -54,10 +51,6 @@ export async function runCollectCallbacks(): Promise<void> {
 }
 
 /**
- * Hands bizmon's series to OpenTelemetry metric readers (the Prometheus exporter, OTLP) as a
- * MetricProducer, so they are collected and exported with the SDK's own metrics.
- */
-/**
  * A series' labels as OpenTelemetry attributes, built on its first export and kept: only OTLP
  * needs them, so a Prometheus-only process never holds one object per series for them.
  */
@@ -71,15 +64,22 @@ function attributesOf(labelNames: readonly string[], series: SeriesBase): Attrib
   return attributes;
 }
 
+/**
+ * Hands bizmon's series to OpenTelemetry metric readers (the Prometheus exporter, OTLP) as a
+ * MetricProducer, so they are collected and exported with the SDK's own metrics.
+ */
 export class BizmonMetricProducer implements MetricProducer {
-  private readonly startTime: HrTime = millisToHrTime(Date.now());
+  private readonly startedAt = Date.now();
 
   constructor(private readonly version: string) {}
 
   async collect(): Promise<CollectionResult> {
     await runCollectCallbacks();
+    // The SDK is loaded by the first collection, not by bizmon's start (otel-sdk.ts).
+    const { millisToHrTime } = otelCore();
+    const { AggregationTemporality, DataPointType } = sdkMetrics();
     const endTime = millisToHrTime(Date.now());
-    const startTime = this.startTime;
+    const startTime = millisToHrTime(this.startedAt);
     const metrics: MetricData[] = [];
     for (const family of allFamilies()) {
       const { spec } = family;
@@ -151,7 +151,7 @@ export class BizmonMetricProducer implements MetricProducer {
     }
     return {
       resourceMetrics: {
-        resource: emptyResource(),
+        resource: otelResources().emptyResource(),
         scopeMetrics: [{ scope: { name: SCOPE_NAME, version: this.version }, metrics }],
       },
       errors: [],

@@ -2,18 +2,16 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { metrics } from '@opentelemetry/api';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { BizmonConfig } from './config';
 import { armRequestContext } from './context';
 import { instruments } from './instruments';
+import { registerFallbackMeterProvider } from './global-meter-provider';
 import { info, warn } from './log';
 import { createExporterServer } from './exporter-server';
-import { createOtlpReader } from './otlp';
 import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
+import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
 import { state } from './state';
 
 /** bizmon's own version, for system_info and the instrumentation scope. */
@@ -27,12 +25,13 @@ export const BIZMON_VERSION: string = (() => {
   }
 })();
 
-/** What the OpenTelemetry serializer writes when the app has no instruments of its own. */
-const NO_REGISTERED_METRICS = '# no registered metrics';
-
 /** A started export pipeline. */
 export interface Telemetry {
   readonly config: BizmonConfig;
+  /**
+   * The OpenTelemetry SDK's MeterProvider behind the global one (the app's own instruments,
+   * OTLP). Built, and the SDK loaded, on first use: reading this builds it.
+   */
   readonly meterProvider: MeterProvider;
   /** The exporter's address, when its server is listening. */
   readonly exporterAddress: AddressInfo | undefined;
@@ -69,10 +68,11 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 }
 
 /**
- * Starts recording and exporting: a MeterProvider (registered as the global one, so the app's
- * own OpenTelemetry instruments are exported too) whose readers collect bizmon's series, the
- * Prometheus endpoint on the exporter's port, and OTLP pushes when configured. Calling it
- * again returns the running pipeline. Never throws for a taken port.
+ * Starts recording and exporting: the Prometheus endpoint on the exporter's port, OTLP pushes
+ * when configured, and a global MeterProvider, so the app's own OpenTelemetry instruments are
+ * exported too until the app registers its own (global-meter-provider.ts). The SDK behind it is
+ * built on first use (sdk-pipeline.ts). Calling it again returns the running pipeline. Never
+ * throws for a taken port.
  */
 export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   if (current) return current;
@@ -81,34 +81,25 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   if (config.requestContext === 'always') armRequestContext();
 
   const producer = new BizmonMetricProducer(BIZMON_VERSION);
-  const readers: MetricReader[] = [];
+  let sdk: SdkPipeline | undefined;
+  const sdkPipeline = (): SdkPipeline => (sdk ??= createSdkPipeline(config, producer));
   const wantsPrometheus = config.metricsExporters.includes('prometheus') && !config.disabled;
-  // bizmon's own series are serialised straight from the registry (exposition.ts); this reader
-  // collects only the app's own OpenTelemetry instruments, so no family appears twice.
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-  readers.push(prometheus);
-  if (config.metricsExporters.includes('otlp') && !config.disabled) {
-    readers.push(createOtlpReader(config.otlpEndpoint, producer));
-  }
-  const meterProvider = new MeterProvider({
-    resource: resourceFromAttributes({
-      'service.name': config.serviceName,
-      'service.version': config.serviceVersion,
-    }),
-    readers,
-    // The SDK bounds each collection of the app's own instruments; bizmon's are bounded in memory.
-    views: [{ instrumentName: '*', aggregationCardinalityLimit: config.cardinalityLimit }],
-  });
-  if (!config.disabled && !metrics.setGlobalMeterProvider(meterProvider)) {
-    warn('another global MeterProvider is registered; bizmon exports its own metrics only');
+  // OTLP pushes on a timer, so its reader starts now; otherwise the SDK waits for a scrape or
+  // for the app's first meter.
+  if (config.metricsExporters.includes('otlp') && !config.disabled) sdkPipeline();
+  let unregisterGlobal: (() => void) | undefined;
+  if (!config.disabled) {
+    unregisterGlobal = registerFallbackMeterProvider(
+      new DeferredMeterProvider(() => sdkPipeline().meterProvider),
+    );
+    if (!unregisterGlobal)
+      warn('another global MeterProvider is registered; bizmon exports its own metrics only');
   }
 
-  const serializer = new PrometheusSerializer('', false, undefined, false, true);
   async function* scrapeStream(): AsyncGenerator<string, void, undefined> {
     await runCollectCallbacks();
     // target_info and the app's own instruments, then bizmon's families.
-    const sdk = serializer.serialize((await prometheus.collect()).resourceMetrics);
-    yield sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk;
+    yield await sdkPipeline().appMetricsText();
     yield* registryChunks();
   }
   const scrape = async (): Promise<string> => {
@@ -143,7 +134,9 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
 
   const telemetry: Telemetry = {
     config,
-    meterProvider,
+    get meterProvider() {
+      return sdkPipeline().meterProvider;
+    },
     exporterAddress,
     scrape,
     async shutdown() {
@@ -157,10 +150,11 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
         server.closeAllConnections();
         await closed;
       }
-      await meterProvider
+      await sdk?.meterProvider
         .shutdown()
         .catch((err: Error) => warn(`metrics shutdown: ${err.message}`));
-      metrics.disable();
+      // Only bizmon's own registration: an app that registered its provider keeps it.
+      unregisterGlobal?.();
     },
   };
   current = telemetry;

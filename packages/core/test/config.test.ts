@@ -22,7 +22,8 @@ test('defaults follow the contract', () => {
     disabled: false,
     adminToken: undefined,
     metricsToken: undefined,
-    requestContext: 'on-demand',
+    // AsyncLocalStorage is cheap to enter from Node 24 on (AsyncContextFrame): see context.ts.
+    requestContext: Number(process.versions.node.split('.')[0]) >= 24 ? 'always' : 'on-demand',
   });
   expect(logged()).toBe('');
 });
@@ -99,4 +100,83 @@ test('an invalid URL is echoed with its credentials masked', () => {
     'OTEL_EXPORTER_OTLP_ENDPOINT="https://***@otlp.example:99999/?api_key=***" is invalid',
   );
   expect(logged()).not.toContain('SECRET');
+});
+
+test('each form is parsed as documented: options may be typed values, variables are strings', () => {
+  const config = resolveConfig(
+    {
+      otelExporterPrometheusPort: 9100,
+      bizmonDisabled: false,
+      bizmonHttpIgnore: [' /a ', '', '/b'],
+      bizmonDbSlowQueryMs: '250.5',
+    },
+    {
+      OTEL_SERVICE_NAME: '  padded  ',
+      OTEL_METRICS_EXPORTER: 'none',
+      BIZMON_CARDINALITY_LIMIT: ' 50 ',
+      BIZMON_REDIS_URL: 'rediss://cache:6380',
+      BIZMON_REDIS_PREFIX: 'app:',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example:4318/',
+    },
+  );
+  expect(config).toMatchObject({
+    serviceName: 'padded',
+    exporterPort: 9100,
+    disabled: false,
+    httpIgnorePaths: ['/a', '/b'],
+    slowQueryThresholdMs: 250.5,
+    metricsExporters: ['none'],
+    cardinalityLimit: 50,
+    redisUrl: 'rediss://cache:6380',
+    redisPrefix: 'app:',
+    otlpEndpoint: 'https://collector.example:4318/',
+  });
+  expect(logged()).toBe('');
+  for (const [value, disabled] of [
+    ['1', true],
+    ['yes', true],
+    ['0', false],
+    ['no', false],
+  ] as const) {
+    expect(resolveConfig({}, { BIZMON_DISABLED: value }).disabled).toBe(disabled);
+  }
+});
+
+test('values of the wrong shape are rejected, not coerced', () => {
+  const config = resolveConfig(
+    {},
+    {
+      OTEL_EXPORTER_PROMETHEUS_PORT: '80.5',
+      OTEL_METRICS_EXPORTER: ' , ',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://collector:21',
+      BIZMON_CARDINALITY_LIMIT: '1',
+      BIZMON_DB_SLOW_QUERY_MS: '-1',
+      BIZMON_DISABLED: 'TRUE',
+      BIZMON_HTTP_IGNORE: '/ok,relative',
+      BIZMON_REDIS_PREFIX: 'has space',
+    },
+  );
+  expect(config).toMatchObject({
+    exporterPort: 9464,
+    metricsExporters: ['prometheus'],
+    otlpEndpoint: undefined,
+    cardinalityLimit: 2000,
+    slowQueryThresholdMs: 1000,
+    disabled: false,
+    httpIgnorePaths: [],
+    redisPrefix: 'bizmon:',
+  });
+  const out = logged();
+  for (const name of [
+    'OTEL_EXPORTER_PROMETHEUS_PORT',
+    'OTEL_METRICS_EXPORTER',
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'BIZMON_CARDINALITY_LIMIT',
+    'BIZMON_DB_SLOW_QUERY_MS',
+    'BIZMON_DISABLED',
+    'BIZMON_HTTP_IGNORE',
+    'BIZMON_REDIS_PREFIX',
+  ]) {
+    expect(out).toContain(`${name}=`);
+  }
 });

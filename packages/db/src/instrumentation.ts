@@ -4,7 +4,7 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { instruments, warnRateLimited } from '@bizmon/core';
+import { instruments, unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core';
 import { parseStatement } from './sql';
 import { DEADLOCK_SQLSTATE, errorTypeOf, sqlstateOf } from './errors';
 import { INTERNAL_QUERY, trackPool, type PoolLike } from './pools';
@@ -216,15 +216,13 @@ export class PgInstrumentation extends InstrumentationBase {
     const patchClient = (client: unknown): unknown => {
       const Client = extractExports(client) as ClientClass | undefined;
       if (Client?.prototype && typeof Client.prototype.query === 'function') {
-        if (this.isWrapped(Client.prototype.query)) this._unwrap(Client.prototype, 'query');
-        this._wrap(Client.prototype, 'query', patchQuery as never);
+        wrapMethod(Client.prototype, 'query', patchQuery);
       }
       return client;
     };
     const unpatchClient = (client: unknown): void => {
       const Client = extractExports(client) as ClientClass | undefined;
-      if (Client?.prototype && this.isWrapped(Client.prototype.query))
-        this._unwrap(Client.prototype, 'query');
+      if (Client?.prototype) unwrapMethod(Client.prototype, 'query');
     };
     const pg = new InstrumentationNodeModuleDefinition(
       'pg',
@@ -253,9 +251,5 @@ export class PgInstrumentation extends InstrumentationBase {
       },
     );
     return [pg, pgPool];
-  }
-
-  private isWrapped(fn: unknown): boolean {
-    return typeof fn === 'function' && (fn as { __wrapped?: boolean }).__wrapped === true;
   }
 }

@@ -172,14 +172,22 @@ function merge(base: AbuseDetectionConfig, options: AbuseDetectionOptions): Abus
  */
 export class AbuseDetector {
   private config: AbuseDetectionConfig;
-  private clients: LRUCache<string, ClientWindows>;
-  private logins: LRUCache<string, LoginFailures>;
+  // Created on first use: an LRUCache allocates its index arrays for `max` entries up front
+  // (about 3 ms and 1 MiB each at 50,000), which every preloaded process would pay at start.
+  private clientsCache: LRUCache<string, ClientWindows> | undefined;
+  private loginsCache: LRUCache<string, LoginFailures> | undefined;
   private readonly listeners = new Set<(detection: AbuseDetection) => void>();
 
   constructor(options: AbuseDetectionOptions = {}) {
     this.config = merge(DEFAULT_ABUSE_DETECTION, options);
-    this.clients = new LRUCache({ max: this.config.maxClients });
-    this.logins = new LRUCache({ max: this.config.maxClients });
+  }
+
+  private get clients(): LRUCache<string, ClientWindows> {
+    return (this.clientsCache ??= new LRUCache({ max: this.config.maxClients }));
+  }
+
+  private get logins(): LRUCache<string, LoginFailures> {
+    return (this.loginsCache ??= new LRUCache({ max: this.config.maxClients }));
   }
 
   /** The configuration in force. */
@@ -191,21 +199,21 @@ export class AbuseDetector {
   configure(options: AbuseDetectionOptions): void {
     const next = merge(this.config, options ?? {});
     if (next.maxClients !== this.config.maxClients) {
-      this.clients = new LRUCache({ max: next.maxClients });
-      this.logins = new LRUCache({ max: next.maxClients });
+      this.clientsCache = undefined;
+      this.loginsCache = undefined;
     }
     this.config = next;
   }
 
   /** How many clients and login-failure sources are tracked (never more than `maxClients` each). */
   get size(): { clients: number; loginSources: number } {
-    return { clients: this.clients.size, loginSources: this.logins.size };
+    return { clients: this.clientsCache?.size ?? 0, loginSources: this.loginsCache?.size ?? 0 };
   }
 
   /** Forgets every client. */
   clear(): void {
-    this.clients.clear();
-    this.logins.clear();
+    this.clientsCache?.clear();
+    this.loginsCache?.clear();
   }
 
   /** Calls `listener` on each detection (to block or alert); returns an unsubscribe function. */

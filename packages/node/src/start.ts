@@ -1,4 +1,8 @@
-import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import {
+  InstrumentationBase,
+  registerInstrumentations,
+  type Instrumentation,
+} from '@opentelemetry/instrumentation';
 import {
   resolveConfig,
   startTelemetry,
@@ -8,6 +12,7 @@ import {
   type Telemetry,
 } from '@bizmon/core';
 import { plugins } from './plugins';
+import { withPrivateRequireHook } from './private-require-hook';
 
 /** Libraries that must load after the preload for their instrumentation to apply. */
 const LATE_MODULES = ['pg', 'ioredis', 'express', 'fastify', 'koa'];
@@ -15,6 +20,18 @@ const LATE_MODULES = ['pg', 'ioredis', 'express', 'fastify', 'koa'];
 let started: Promise<Telemetry> | undefined;
 let disableInstrumentations: (() => void) | undefined;
 let activePlugins: BizmonPlugin[] = [];
+let registered: Instrumentation[] = [];
+
+/**
+ * Names of the packages the registered instrumentations patch (`pg`, `ioredis`, `express`…),
+ * for the ESM loader hook (register.mts), which then leaves every other module alone.
+ */
+export function instrumentedModules(): string[] {
+  const names = registered.flatMap((i) =>
+    i instanceof InstrumentationBase ? i.getModuleDefinitions().map((d) => d.name) : [],
+  );
+  return [...new Set(names)];
+}
 
 function warnAboutEarlyModules(): void {
   const loaded = Object.keys(require.cache);
@@ -42,18 +59,21 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   const instrumentations: Instrumentation[] = [];
   activePlugins = [];
   if (!config.disabled) {
-    for (const plugin of plugins) {
-      try {
-        instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
-        activePlugins.push(plugin);
-      } catch (err) {
-        warn(
-          `the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`,
-        );
+    withPrivateRequireHook(() => {
+      for (const plugin of plugins) {
+        try {
+          instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
+          activePlugins.push(plugin);
+        } catch (err) {
+          warn(
+            `the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`,
+          );
+        }
       }
-    }
+    });
     try {
       disableInstrumentations = registerInstrumentations({ instrumentations });
+      registered = instrumentations;
     } catch (err) {
       warn(`instrumentations failed to register: ${(err as Error).message}`);
     }
@@ -88,5 +108,6 @@ export async function shutdown(): Promise<void> {
   activePlugins = [];
   disableInstrumentations?.();
   disableInstrumentations = undefined;
+  registered = [];
   await telemetry.shutdown();
 }

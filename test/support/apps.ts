@@ -65,10 +65,7 @@ export async function startApp(
   const [command, argv] =
     options.openFiles === undefined
       ? [node, args]
-      : [
-          'bash',
-          ['-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'bash', node, ...args],
-        ];
+      : ['bash', ['-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'bash', node, ...args]];
   const child = spawn(command, argv, {
     cwd: options.cwd ?? process.cwd(),
     env: {

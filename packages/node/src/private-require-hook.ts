@@ -13,21 +13,35 @@
  * was (usually none): the app's instrumentations then create theirs as they would without
  * bizmon.
  *
- * The hook is an internal of @opentelemetry/instrumentation (the version is pinned exactly);
- * when it is not where expected, nothing changes.
+ * The hook is an internal of @opentelemetry/instrumentation; when it is not where expected,
+ * nothing changes.
  */
-const SINGLETON_MODULE =
-  '@opentelemetry/instrumentation/build/src/platform/node/RequireInTheMiddleSingleton';
+import { dirname, extname, join } from 'node:path';
 
 interface SingletonClass {
   _instance?: unknown;
+}
+
+/**
+ * The file of the hook's class in the copy of @opentelemetry/instrumentation that bizmon's
+ * instrumentations use, found beside that copy's entry point: `build/src/index.js` and
+ * `build/src/platform/node/RequireInTheMiddleSingleton.js` up to 0.2xx (SDK 2.x line),
+ * `dist/index.cjs` and `dist/platform/node/RequireInTheMiddleSingleton.cjs` from 0.300 (3.x
+ * line). By absolute path: from 0.300 an `exports` map refuses the deep specifier, which made
+ * this whole workaround a silent no-op on the 3.x line (the app's server spans, and so its
+ * Redis spans, which require a parent, were lost again). The path is the one the entry point
+ * itself loads, so it is the same module and the same class.
+ */
+export function singletonFile(): string {
+  const entry = require.resolve('@opentelemetry/instrumentation');
+  return join(dirname(entry), 'platform', 'node', `RequireInTheMiddleSingleton${extname(entry)}`);
 }
 
 function singletonClass(): SingletonClass | undefined {
   try {
     const internal =
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require(SINGLETON_MODULE) as { RequireInTheMiddleSingleton?: SingletonClass };
+      require(singletonFile()) as { RequireInTheMiddleSingleton?: SingletonClass };
     const cls = internal.RequireInTheMiddleSingleton;
     return typeof cls === 'function' ? cls : undefined;
   } catch {

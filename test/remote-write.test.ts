@@ -149,6 +149,7 @@ async function stopProcess(proc: ChildProcess | undefined): Promise<void> {
 
 interface Series {
   metric: Record<string, string>;
+  value: [number, string];
 }
 
 async function query(base: string, promql: string): Promise<Series[]> {
@@ -278,6 +279,18 @@ describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a cen
       instance: `127.0.0.1:${demo!.exporterPort}`,
       ...externalLabels,
     });
+    // A figure for deploy/README's "Timing", not a bound: the age of the freshest sample over
+    // a little more than one scrape interval. Its minimum is the delivery delay.
+    const ages: number[] = [];
+    for (let i = 0; i < 28; i++) {
+      const [sample] = await query(central!.url, 'time() - timestamp(up{job="bizmon"})');
+      ages.push(Number(sample!.value[1]));
+      await sleep(200);
+    }
+    console.log(
+      `remote-write: freshest sample on the central side is ${Math.min(...ages).toFixed(2)}` +
+        `–${Math.max(...ages).toFixed(2)} s old (scrape every ${TEST_INTERVAL})`,
+    );
   }, 90_000);
 
   it('evaluates every rule file of deploy/prometheus/rules, and every recording rule has samples', async () => {

@@ -21,6 +21,7 @@ import { dashboardQueries, renderDashboardQuery } from '../deploy/scripts/dashbo
 import { deployDir } from '../deploy/scripts/generate';
 import { findTool } from '../deploy/scripts/tools';
 import { freePort, startApp, type RunningApp } from './support/apps';
+import { EMPTY_FOR_THE_DEMO } from './support/demo-dashboards';
 import { describeIf } from './support/env';
 
 const DEPLOY = deployDir();
@@ -31,25 +32,6 @@ const TEST_INTERVAL = '5s';
 const DROPPED_JOBS: Record<string, string> = {
   'bizmon-alert-bridge': 'no bridge runs in this test (test/e2e-alerts.test.ts covers it)',
 };
-/**
- * Dashboard queries that stay empty for a minute of the demo, and why. Anything else must
- * return data on the central side, so a label or series lost on the way breaks the build.
- */
-const LEGITIMATELY_EMPTY: Record<string, string> = {
-  'bizmon-cache / Errors per second': 'the in-process cache never fails (no Redis in the demo)',
-  'bizmon-cache / Redis memory usage': 'the demo uses an in-process cache unless REDIS_URL is set',
-  'bizmon-database / Slow queries per minute by table and operation':
-    "the demo's queries take milliseconds, far below BIZMON_DB_SLOW_QUERY_MS (1 s)",
-  'bizmon-errors-security / Measurements bizmon dropped (5 min)':
-    'a healthy app drops nothing; the series appears with the first dropped measurement',
-  'bizmon-errors-security / API abuse detections (5 min)':
-    'the simulated users stay within every abuse rule',
-  'bizmon-errors-security / Suspicious access patterns (5 min)':
-    'the simulated users and visitors trip no scanning or credential-stuffing detector',
-  'bizmon-users-credits / Retention':
-    'needs users registered 1, 7 or 30 days before; the demo starts with a fresh database',
-};
-
 const prometheusBin = findTool('prometheus');
 const promtoolBin = findTool('promtool');
 
@@ -343,7 +325,7 @@ describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a cen
         instance: `127.0.0.1:${demo!.exporterPort}`,
       });
       try {
-        if ((await query(central!.url, promql)).length === 0 && !(q.where in LEGITIMATELY_EMPTY))
+        if ((await query(central!.url, promql)).length === 0 && !(q.where in EMPTY_FOR_THE_DEMO))
           empty.push(`${q.where}: ${promql}`);
       } catch (err) {
         failed.push(`${q.where}: ${(err as Error).message}`);
@@ -352,7 +334,7 @@ describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a cen
     expect(failed).toEqual([]);
     expect(empty).toEqual([]);
     const panels = new Set(queries.map((q) => q.where));
-    expect(Object.keys(LEGITIMATELY_EMPTY).filter((where) => !panels.has(where))).toEqual([]);
+    expect(Object.keys(EMPTY_FOR_THE_DEMO).filter((where) => !panels.has(where))).toEqual([]);
   }, 60_000);
 });
 

@@ -6,9 +6,10 @@
  * rule without error, every recording rule produces samples, and every dashboard query answers
  * there (with data unless allow-listed); the agent itself has no query API.
  *
- * Both configs are the committed files with only addresses rewritten, and the scrape and
- * evaluation intervals cut from 15 s to 5 s so the test sees a few samples in under a minute
- * (the rules' windows are 1 m and more, so 5 s only adds samples to them). The demo with its
+ * Both configs are the committed files with only addresses rewritten (less what has no
+ * counterpart here: the bridge's scrape job and the central side's Alertmanager), and the
+ * scrape and evaluation intervals cut from 15 s to 5 s so the test sees a few samples in under
+ * a minute (the rules' windows are 1 m and more, so 5 s only adds samples to them). The demo with its
  * simulated users is the app, not a fixture: its traffic moves every series the rules and
  * dashboards read, as a real service would, and it is what `npm run stack` runs.
  */

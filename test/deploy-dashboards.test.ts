@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { catalog } from '@bizmon/core';
 import { buildDashboards } from '../deploy/grafana/src/dashboards';
+import { dashboardQueries, renderDashboardQuery } from '../deploy/scripts/dashboard-queries';
 import { analysePromql, expandGrafanaVariables } from '../deploy/scripts/promql';
 import { deployDir, staleFiles } from '../deploy/scripts/generate';
 import { findTool } from '../deploy/scripts/tools';
@@ -51,18 +52,7 @@ function panelsOf(d: Dashboard): Panel[] {
 }
 
 /** Every query: panel targets and variable queries. */
-const queries = committed.flatMap(({ dashboard }) => [
-  ...panelsOf(dashboard).flatMap((p) =>
-    (p.targets ?? []).map((t) => ({ where: `${dashboard.uid} / ${p.title}`, expr: t.expr ?? '' })),
-  ),
-  ...dashboard.templating.list
-    .filter((v) => typeof v.query === 'string' && v.query.startsWith('label_values('))
-    .map((v) => ({
-      where: `${dashboard.uid} / $${v.name}`,
-      // label_values(<selector>, <label>) is Grafana's; its selector is PromQL.
-      expr: (v.query as string).replace(/^label_values\((.*),\s*\w+\)$/, '$1'),
-    })),
-]);
+const queries = dashboardQueries(join(DEPLOY, 'grafana', 'dashboards'));
 
 const recorded = readdirSync(join(DEPLOY, 'prometheus', 'rules'))
   .filter((f) => f.endsWith('.yml'))
@@ -229,9 +219,11 @@ const prometheusBin = findTool('prometheus');
       const failures: string[] = [];
       await Promise.all(
         queries.map(async ({ where, expr }) => {
-          const promql = expr
-            .replace(/\$__(rate_interval|interval|range)\b/g, '1m')
-            .replace(/\$\{?(job|instance)\}?/g, '.*');
+          const promql = renderDashboardQuery(expr, {
+            rateInterval: '1m',
+            job: '.*',
+            instance: '.*',
+          });
           const res = await fetch(`${base}/api/v1/query`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -15,7 +15,7 @@
  * Both faults run at once in one stack start to keep the test near 5 minutes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -24,7 +24,9 @@ import {
   startWebhook,
   type FakeServer,
 } from '../packages/alerting/test/helpers/robots';
+import { dashboardQueries, renderDashboardQuery } from '../deploy/scripts/dashboard-queries';
 import { findTool } from '../deploy/scripts/tools';
+import { EMPTY_FOR_THE_DEMO } from './support/demo-dashboards';
 
 const ROOT = join(__dirname, '..');
 const DETECTION_BOUND_S = 150;
@@ -37,25 +39,6 @@ const BASELINE_MS = 180_000;
 /** How often the baseline asks Prometheus and Alertmanager for alerts. */
 const POLL_MS = 5_000;
 const FAULTY_SERVICE = 'kling';
-
-/**
- * Dashboard queries that are empty for the demo, and why. Anything else must return data, so a
- * renamed metric or label breaks the build.
- */
-const LEGITIMATELY_EMPTY: Record<string, string> = {
-  'bizmon-cache / Errors per second': 'the in-process cache never fails (no Redis in the demo)',
-  'bizmon-cache / Redis memory usage': 'the demo uses an in-process cache unless REDIS_URL is set',
-  'bizmon-database / Slow queries per minute by table and operation':
-    "the demo's queries take milliseconds, far below BIZMON_DB_SLOW_QUERY_MS (1 s)",
-  'bizmon-errors-security / Measurements bizmon dropped (5 min)':
-    'a healthy app drops nothing; the series appears with the first dropped measurement',
-  'bizmon-errors-security / API abuse detections (5 min)':
-    'the simulated users stay within every abuse rule',
-  'bizmon-errors-security / Suspicious access patterns (5 min)':
-    'the simulated users and visitors trip no scanning or credential-stuffing detector',
-  'bizmon-users-credits / Retention':
-    'needs users registered 1, 7 or 30 days before; the demo starts with a fresh database',
-};
 
 const available =
   findTool('prometheus') !== undefined && findTool('prometheus-alertmanager') !== undefined;
@@ -374,38 +357,16 @@ const alive = (pid: number) => {
   );
 
   test('every dashboard query returns data (or is allow-listed)', async () => {
-    const dashboards = join(ROOT, 'deploy/grafana/dashboards');
     const instance = `127.0.0.1:${stack.ports.exporter}`;
-    const queries = readdirSync(dashboards)
-      .filter((f) => f.endsWith('.json'))
-      .flatMap((file) => {
-        const d = JSON.parse(readFileSync(join(dashboards, file), 'utf8')) as {
-          uid: string;
-          panels: { title?: string; targets?: { expr?: string }[] }[];
-          templating: { list: { name: string; query?: unknown }[] };
-        };
-        return [
-          ...d.panels.flatMap((p) =>
-            (p.targets ?? []).map((t) => ({ where: `${d.uid} / ${p.title}`, expr: t.expr ?? '' })),
-          ),
-          // The $job and $instance pickers: label_values(<selector>, <label>) reads <selector>.
-          ...d.templating.list.flatMap((v) => {
-            const m = /^label_values\((.*),\s*\w+\)$/.exec(String(v.query ?? ''));
-            return m ? [{ where: `${d.uid} / $${v.name}`, expr: m[1]! }] : [];
-          }),
-        ];
-      });
+    const queries = dashboardQueries(join(ROOT, 'deploy/grafana/dashboards'));
     expect(queries.length).toBeGreaterThan(40);
     const empty: string[] = [];
     for (const q of queries) {
       // Grafana's $__rate_interval at a 15 s scrape is 4 scrapes.
-      const expr = q.expr
-        .replace(/\$__rate_interval/g, '1m')
-        .replace(/\$job\b/g, 'bizmon')
-        .replace(/\$instance\b/g, instance);
+      const expr = renderDashboardQuery(q.expr, { rateInterval: '1m', job: 'bizmon', instance });
       if (
         (await promQuery(stack.urls.prometheus, expr)).length === 0 &&
-        !(q.where in LEGITIMATELY_EMPTY)
+        !(q.where in EMPTY_FOR_THE_DEMO)
       ) {
         empty.push(`${q.where}: ${q.expr}`);
       }
@@ -413,7 +374,7 @@ const alive = (pid: number) => {
     expect(empty).toEqual([]);
     // The allow-list names existing panels only, so it cannot hide a renamed one.
     const panels = new Set(queries.map((q) => q.where));
-    expect(Object.keys(LEGITIMATELY_EMPTY).filter((where) => !panels.has(where))).toEqual([]);
+    expect(Object.keys(EMPTY_FOR_THE_DEMO).filter((where) => !panels.has(where))).toEqual([]);
   }, 60_000);
 
   test('both alerts resolve after the fault ends, and no other critical alert was sent', async () => {

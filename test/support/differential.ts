@@ -7,7 +7,7 @@
  * `DIFFERENTIAL-META {"key":…,"value":…}` lines (trace.cjs's `meta`).
  */
 import { spawn } from 'node:child_process';
-import { freePort } from './apps';
+import { APP_NODE, freePort } from './apps';
 
 /** What one run printed and how it ended. */
 export interface DifferentialRun {
@@ -47,7 +47,7 @@ async function runOnce(
   // The preloaded run's exporter gets a free loopback port, so a taken 9464 changes nothing.
   const exporterPort = await freePort();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(APP_NODE, args, {
       cwd: process.cwd(),
       env: {
         ...process.env,

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort } from './apps';
+import { APP_NODE, freePort } from './apps';
 
 const run = promisify(execFile);
 
@@ -22,8 +22,8 @@ export async function runPlainAndPreloaded(
   env: Record<string, string> = {},
 ): Promise<DifferentialRun> {
   const base = { ...process.env, ...env };
-  const plain = await run(process.execPath, args, { env: base, maxBuffer: 16 << 20 });
-  const preloaded = await run(process.execPath, ['--require', '@bizmon/node/register', ...args], {
+  const plain = await run(APP_NODE, args, { env: base, maxBuffer: 16 << 20 });
+  const preloaded = await run(APP_NODE, ['--require', '@bizmon/node/register', ...args], {
     env: {
       ...base,
       OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',

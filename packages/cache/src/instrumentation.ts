@@ -55,7 +55,8 @@ function observe(command: RedisCommand, ctx: CommandContext): void {
   command.reject = function (this: unknown, err: unknown) {
     if (!settled) {
       settled = true;
-      ctx.error = err ?? new Error('command failed');
+      ctx.failed = true;
+      ctx.error = err;
       onCommandEnd(ctx);
     }
     // eslint-disable-next-line prefer-rest-params

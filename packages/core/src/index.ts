@@ -35,6 +35,7 @@ export {
   type HealthReport,
 } from './health';
 export { instruments, type Instruments, type FamilyFor } from './instruments';
+export { MAX_ERROR_TYPE_LENGTH, errorTypeOf, sqlstateOf } from './error-type';
 export { escapeControlChars, info, warn, warnRateLimited } from './log';
 export {
   monitoringRouteOf,

@@ -1,7 +1,7 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { reportDrop, warnRateLimited } from '@bizmon/core';
+import { reportDrop, warnRateLimited, withTimeout } from '@bizmon/core';
 import {
   ACTIVE_MINUTES,
   MAU_DAYS,
@@ -314,9 +314,8 @@ export class RedisActivity implements ActivityStore {
       this.client.disconnect();
       return;
     }
-    const quit = this.client.quit().catch(() => undefined);
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref());
-    await Promise.race([quit, timeout]);
+    // A QUIT that fails or hangs still ends in the disconnect below.
+    await withTimeout(() => this.client.quit(), COMMAND_TIMEOUT_MS, 'QUIT').catch(() => undefined);
     this.client.disconnect();
   }
 }

@@ -1,5 +1,11 @@
 import { totalmem } from 'node:os';
-import { instruments, onCollect, registerHealthCheck, warnRateLimited } from '@bizmon/core';
+import {
+  instruments,
+  onCollect,
+  registerHealthCheck,
+  warnRateLimited,
+  withTimeout,
+} from '@bizmon/core';
 import { inProcessSize } from './in-process';
 import { collectHitRate } from './record';
 
@@ -46,16 +52,6 @@ export function trackClient(client: RedisClientLike): void {
   } catch {
     // Instrumentation never throws into app code.
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Live clients grouped by server; replicas of a cluster are left out (their data is the master's). */

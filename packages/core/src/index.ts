@@ -68,6 +68,7 @@ export {
 } from './signals';
 export { collectStats, SEED_AI_SERVICES, type StatsReport } from './stats';
 export { hasBearerToken } from './auth';
+export { TimeoutError, withTimeout } from './timeout';
 export {
   BIZMON_VERSION,
   activeTelemetry,

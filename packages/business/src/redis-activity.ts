@@ -1,7 +1,7 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { reportDrop, warnRateLimited, withTimeout } from '@bizmon/core';
+import { OWN_REDIS_CONNECTION_NAME, reportDrop, warnRateLimited, withTimeout } from '@bizmon/core';
 import {
   ACTIVE_MINUTES,
   MAU_DAYS,
@@ -77,7 +77,8 @@ export class RedisActivity implements ActivityStore {
     this.clock = options.clock;
     this.maxBuffered = options.maxBuffered ?? 50_000;
     const redisOptions: RedisOptions = {
-      connectionName: 'bizmon',
+      // @bizmon/cache leaves this connection's commands out of the app's cache metrics.
+      connectionName: OWN_REDIS_CONNECTION_NAME,
       commandTimeout: COMMAND_TIMEOUT_MS,
       maxRetriesPerRequest: 1,
       // Reconnect forever, backing off to 5 s: Redis coming back must resume sharing.

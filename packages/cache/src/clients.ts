@@ -1,6 +1,7 @@
 import { totalmem } from 'node:os';
 import {
   instruments,
+  isOwnRedisClient,
   onCollect,
   registerHealthCheck,
   warnRateLimited,
@@ -24,9 +25,6 @@ export interface RedisClientLike {
   ping(): Promise<string>;
 }
 
-/** bizmon's own clients (@bizmon/business's activity store) are not the app's cache. */
-export const OWN_CONNECTION_NAME = 'bizmon';
-
 /** INFO memory is fetched at most this often, however often Prometheus scrapes. */
 export const MEMORY_MIN_INTERVAL_MS = 5000;
 const INFO_TIMEOUT_MS = 900;
@@ -37,15 +35,10 @@ const known = new WeakSet<object>();
 let unregisterCollect: (() => void) | undefined;
 let unregisterHealth: (() => void) | undefined;
 
-/** Whether commands of this client are the app's (not bizmon's own). */
-export function isOwnClient(client: RedisClientLike): boolean {
-  return client.options?.connectionName === OWN_CONNECTION_NAME;
-}
-
 /** Starts tracking a client (called when it connects). */
 export function trackClient(client: RedisClientLike): void {
   try {
-    if (known.has(client) || isOwnClient(client)) return;
+    if (known.has(client) || isOwnRedisClient(client)) return;
     known.add(client);
     clients.push(new WeakRef(client));
     startClientTracking();

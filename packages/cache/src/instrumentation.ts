@@ -2,8 +2,8 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
-import { warnRateLimited } from '@bizmon/core';
-import { isOwnClient, trackClient, type RedisClientLike } from './clients';
+import { isOwnRedisClient, warnRateLimited } from '@bizmon/core';
+import { trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
 
 const VERSION = '0.1.0';
@@ -116,7 +116,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
                     const ctx: CommandContext = {
                       command: String(command.name),
                       client: this,
-                      bizmonIgnored: isOwnClient(this),
+                      bizmonIgnored: isOwnRedisClient(this),
                     };
                     onCommandStart(ctx);
                     observe(command, ctx);

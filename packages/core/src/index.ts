@@ -57,7 +57,7 @@ export {
   type DropReason,
   type LabelValues,
 } from './registry';
-export { isOwnServerRequest } from './own-server';
+export { isOwnRedisClient, isOwnServerRequest, OWN_REDIS_CONNECTION_NAME } from './own-server';
 export type { BizmonPlugin } from './plugin';
 export {
   emitLoginFailure,

@@ -5,8 +5,7 @@ import {
 import { isOwnRedisClient, warnRateLimited } from '@bizmon/core';
 import { trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
-
-const VERSION = '0.1.0';
+import { VERSION } from './version';
 
 interface RedisPrototype {
   connect: (this: RedisClientLike, ...args: unknown[]) => unknown;

@@ -1,7 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,17 +13,10 @@ import { createOtlpReader } from './otlp';
 import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { state } from './state';
+import { VERSION } from './version';
 
-/** bizmon's own version, for system_info and the instrumentation scope. */
-export const BIZMON_VERSION: string = (() => {
-  try {
-    return (
-      JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+/** bizmon's own version (@bizmon/core's), for system_info and the instrumentation scope. */
+export const BIZMON_VERSION: string = VERSION;
 
 /** What the OpenTelemetry serializer writes when the app has no instruments of its own. */
 const NO_REGISTERED_METRICS = '# no registered metrics';

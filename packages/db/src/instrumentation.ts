@@ -7,8 +7,8 @@ import {
 import { errorTypeOf, instruments, sqlstateOf, warnRateLimited } from '@bizmon/core';
 import { parseStatement } from './sql';
 import { INTERNAL_QUERY, trackPool, type PoolLike } from './pools';
+import { VERSION } from './version';
 
-const VERSION = '0.1.0';
 const SUPPORTED_PG = ['>=8.0.3 <9'];
 const SUPPORTED_PG_POOL = ['>=2.0.0 <4'];
 /** SQLSTATE of a deadlock (db_deadlocks_total). */

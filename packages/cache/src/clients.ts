@@ -3,7 +3,7 @@ import {
   instruments,
   isOwnRedisClient,
   onCollect,
-  registerHealthCheck,
+  TrackedObjects,
   warnRateLimited,
   withTimeout,
 } from '@bizmon/core';
@@ -30,18 +30,18 @@ export const MEMORY_MIN_INTERVAL_MS = 5000;
 const INFO_TIMEOUT_MS = 900;
 const PING_TIMEOUT_MS = 1500;
 
-const clients: WeakRef<RedisClientLike>[] = [];
-const known = new WeakSet<object>();
+/** The app's clients (not bizmon's own), read for INFO memory and the `redis` health check. */
+const clients = new TrackedObjects<RedisClientLike>({
+  isLive: (client) => client.status !== 'end',
+  health: { name: 'redis', check: checkRedis },
+});
 let unregisterCollect: (() => void) | undefined;
-let unregisterHealth: (() => void) | undefined;
 
 /** Starts tracking a client (called when it connects). */
 export function trackClient(client: RedisClientLike): void {
   try {
-    if (known.has(client) || isOwnRedisClient(client)) return;
-    known.add(client);
-    clients.push(new WeakRef(client));
-    startClientTracking();
+    if (isOwnRedisClient(client)) return;
+    if (clients.add(client, undefined)) startClientTracking();
   } catch {
     // Instrumentation never throws into app code.
   }
@@ -50,12 +50,9 @@ export function trackClient(client: RedisClientLike): void {
 /** Live clients grouped by server; replicas of a cluster are left out (their data is the master's). */
 function servers(): Map<string, RedisClientLike[]> {
   const byServer = new Map<string, RedisClientLike[]>();
-  for (let i = clients.length - 1; i >= 0; i--) {
-    const client = clients[i]!.deref();
-    if (!client || client.status === 'end') {
-      clients.splice(i, 1);
-      continue;
-    }
+  const live = clients.live();
+  for (let i = live.length - 1; i >= 0; i--) {
+    const client = live[i]!.object;
     if (client.options.readOnly) continue;
     const key =
       client.options.path ?? `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`;
@@ -182,14 +179,13 @@ async function collect(): Promise<void> {
 /** Registers the hit-rate and memory collector, and the health check once a client exists (idempotent). */
 export function startClientTracking(): void {
   unregisterCollect ??= onCollect(collect);
-  if (clients.length > 0) unregisterHealth ??= registerHealthCheck('redis', checkRedis);
+  clients.start();
 }
 
 export function stopClientTracking(): void {
   unregisterCollect?.();
-  unregisterHealth?.();
   unregisterCollect = undefined;
-  unregisterHealth = undefined;
+  clients.stop();
   lastFetch = -Infinity;
   memory = undefined;
 }

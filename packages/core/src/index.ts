@@ -69,6 +69,7 @@ export {
 export { collectStats, SEED_AI_SERVICES, type StatsReport } from './stats';
 export { hasBearerToken } from './auth';
 export { TimeoutError, withTimeout } from './timeout';
+export { TrackedObjects, type TrackedObjectsOptions } from './tracked-objects';
 export { API_ABUSE_SEVERITY, recordApiAbuse, recordSuspiciousAccess } from './security-events';
 export {
   BIZMON_VERSION,

@@ -91,6 +91,9 @@ test('two instances sharing Redis report the same DAU/MAU for 10,000 users each 
       const f = expectMatchesCatalog(
         (await get(`http://127.0.0.1:${running.exporterPort}/metrics`)).body,
       );
+      // The activity store's own connection (OWN_REDIS_CONNECTION_NAME) is not the app's cache.
+      expect(sampleValue(f, 'cache_operations_total')).toBe(0);
+      expect(sampleValue(f, 'cache_operation_duration_seconds_count')).toBe(0);
       figures.push({
         daily: sampleValue(f, 'daily_active_users'),
         monthly: sampleValue(f, 'monthly_active_users'),

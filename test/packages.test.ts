@@ -4,8 +4,9 @@
  * test/consumer.test.ts then installs the packed packages for real.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BIZMON_VERSION } from '@bizmon/core';
 
 const root = join(__dirname, '..');
 const PUBLISHED = ['core', 'http', 'db', 'cache', 'business', 'alerting', 'node'];
@@ -84,4 +85,28 @@ test('the demo stays private and out of the changesets', () => {
   };
   expect(config.ignore).toEqual(['@bizmon/demo']);
   expect(config.fixed).toEqual([PUBLISHED.map((p) => `@bizmon/${p}`)]);
+});
+
+test("each package's src/version.ts is its package.json version (scripts/version-update.mjs)", () => {
+  execFileSync(process.execPath, [join(root, 'scripts', 'version-update.mjs'), '--check'], {
+    stdio: 'pipe',
+  });
+  const generated = ['core', 'http', 'db', 'cache'];
+  for (const dir of generated) {
+    const source = readFileSync(join(root, 'packages', dir, 'src', 'version.ts'), 'utf8');
+    expect(source).toContain(`export const VERSION = '${manifest(`packages/${dir}`).version}';`);
+  }
+  // system_info's bizmon_version and the scope's version.
+  expect(BIZMON_VERSION).toBe(manifest('packages/core').version);
+  // No version is typed by hand anywhere else in the packages' sources.
+  const handTyped: string[] = [];
+  for (const dir of PUBLISHED) {
+    const src = join(root, 'packages', dir, 'src');
+    for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+      if (!/\.m?ts$/.test(file) || (file === 'version.ts' && generated.includes(dir))) continue;
+      if (/VERSION\s*=\s*['"]\d/.test(readFileSync(join(src, file), 'utf8')))
+        handTyped.push(`packages/${dir}/src/${file}`);
+    }
+  }
+  expect(handTyped).toEqual([]);
 });

@@ -1,5 +1,5 @@
-import { instruments, MAX_LABEL_VALUE_LENGTH } from '@bizmon/core';
-import { errorTypeOf, inputFailed, modeOf, numberOf, roleOf } from './input';
+import { errorTypeOf, instruments, MAX_LABEL_VALUE_LENGTH } from '@bizmon/core';
+import { inputFailed, modeOf, numberOf, roleOf } from './input';
 import {
   functionMonitor,
   invoke,

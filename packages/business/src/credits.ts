@@ -1,5 +1,5 @@
-import { instruments } from '@bizmon/core';
-import { errorTypeOf, inputFailed, numberOf, roleOf } from './input';
+import { errorTypeOf, instruments } from '@bizmon/core';
+import { inputFailed, numberOf, roleOf } from './input';
 import { recordPurchaser } from './users';
 import { functionMonitor, type CallMonitor, type FunctionMonitor } from './wrap';
 

@@ -1,5 +1,5 @@
-import { instruments } from '@bizmon/core';
-import { errorTypeOf, inputFailed } from './input';
+import { errorTypeOf, instruments } from '@bizmon/core';
+import { inputFailed } from './input';
 
 /** A failed payment. */
 export interface PaymentFailure {

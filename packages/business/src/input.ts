@@ -25,42 +25,6 @@ export function modeOf(explicit: unknown): string {
 }
 
 /**
- * The `error_type` label of a thrown value: its class name (`TypeError`, `TimeoutError`), else
- * its `name`, else the primitive's wrapper name (`String` for `throw "x"`), else `unknown`.
- * Class names come from code, so they are few; core's cardinality limit bounds the rest.
- */
-export function errorTypeOf(error: unknown): string {
-  try {
-    if (error === null || error === undefined) return 'unknown';
-    switch (typeof error) {
-      case 'object':
-      case 'function': {
-        const ctor = (error as { constructor?: unknown }).constructor;
-        const className = typeof ctor === 'function' ? ctor.name : undefined;
-        if (typeof className === 'string' && className.length > 0 && className !== 'Object')
-          return className;
-        const name = (error as { name?: unknown }).name;
-        if (typeof name === 'string' && name.length > 0) return name;
-        return className || 'Object';
-      }
-      case 'string':
-        return 'String';
-      case 'number':
-        return 'Number';
-      case 'boolean':
-        return 'Boolean';
-      case 'bigint':
-        return 'BigInt';
-      default:
-        return 'Symbol';
-    }
-  } catch {
-    // A Proxy or a getter that throws: the error still happened, its type is unknowable.
-    return 'unknown';
-  }
-}
-
-/**
  * Records that a helper could not read its input at all (a null options object, a getter that
  * threw). The measurement is dropped and counted under `metric`, like any other bad value.
  */

@@ -1,6 +1,6 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { context } from '@opentelemetry/api';
-import { reportDrop, warnRateLimited } from '@bizmon/core';
+import { OWN_REDIS_CONNECTION_NAME, reportDrop, warnRateLimited, withTimeout } from '@bizmon/core';
 import {
   ACTIVE_MINUTES,
   MAU_DAYS,
@@ -81,7 +81,8 @@ export class RedisActivity implements ActivityStore {
     const otelCore = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
     this.suppressTracing = otelCore.suppressTracing;
     const redisOptions: RedisOptions = {
-      connectionName: 'bizmon',
+      // @bizmon/cache leaves this connection's commands out of the app's cache metrics.
+      connectionName: OWN_REDIS_CONNECTION_NAME,
       commandTimeout: COMMAND_TIMEOUT_MS,
       maxRetriesPerRequest: 1,
       // Reconnect forever, backing off to 5 s: Redis coming back must resume sharing.
@@ -318,9 +319,8 @@ export class RedisActivity implements ActivityStore {
       this.client.disconnect();
       return;
     }
-    const quit = this.client.quit().catch(() => undefined);
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref());
-    await Promise.race([quit, timeout]);
+    // A QUIT that fails or hangs still ends in the disconnect below.
+    await withTimeout(() => this.client.quit(), COMMAND_TIMEOUT_MS, 'QUIT').catch(() => undefined);
     this.client.disconnect();
   }
 }

@@ -1,4 +1,9 @@
-import { emitLoginFailure, instruments } from '@bizmon/core';
+import {
+  emitLoginFailure,
+  instruments,
+  recordApiAbuse,
+  recordSuspiciousAccess,
+} from '@bizmon/core';
 import { inputFailed } from './input';
 
 /** A failed login. `ip` and `username` are accepted for detection, never used as labels. */
@@ -34,8 +39,6 @@ export interface SecurityEvent {
   severity: string;
 }
 
-/** Severity of api_abuse events: the seed alerts on any of them at once, as critical. */
-const API_ABUSE_SEVERITY = 'critical';
 const DEFAULT_SEVERITY = 'warning';
 
 /**
@@ -63,8 +66,7 @@ export const security = {
   /** `api_abuse_detected_total{rule}` and `security_events_total{event_type="api_abuse", severity="critical"}`. */
   apiAbuse(abuse: ApiAbuse): void {
     try {
-      instruments.api_abuse_detected_total.labels(abuse.rule).add(1);
-      instruments.security_events_total.labels('api_abuse', API_ABUSE_SEVERITY).add(1);
+      recordApiAbuse(abuse.rule);
     } catch (err) {
       inputFailed('api_abuse_detected_total', 'security.apiAbuse', err);
     }
@@ -77,13 +79,10 @@ export const security = {
   suspiciousAccess(access: SuspiciousAccess): void {
     try {
       const severity = access.severity;
-      instruments.suspicious_access_patterns_total.labels(access.pattern).add(1);
-      instruments.security_events_total
-        .labels(
-          'suspicious_access',
-          severity === undefined || severity === null ? DEFAULT_SEVERITY : severity,
-        )
-        .add(1);
+      recordSuspiciousAccess(
+        access.pattern,
+        severity === undefined || severity === null ? DEFAULT_SEVERITY : severity,
+      );
     } catch (err) {
       inputFailed('suspicious_access_patterns_total', 'security.suspiciousAccess', err);
     }

@@ -148,8 +148,8 @@ describe('errors', () => {
     expectRows(rows(f, 'application_errors_total', { component: 'billing' }), [
       { error_type: 'RangeError', component: 'billing', value: 1 },
       { error_type: 'QuotaExceeded', component: 'billing', value: 1 },
-      { error_type: 'String', component: 'billing', value: 1 },
-      { error_type: 'unknown', component: 'billing', value: 1 },
+      { error_type: 'string', component: 'billing', value: 1 },
+      { error_type: 'undefined', component: 'billing', value: 1 },
     ]);
     expectRows(rows(f, 'payment_failures_total', {}), [
       { provider: 'alipay', reason: 'timeout', value: 2 },

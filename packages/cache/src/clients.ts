@@ -1,5 +1,12 @@
 import { totalmem } from 'node:os';
-import { instruments, onCollect, registerHealthCheck, warnRateLimited } from '@bizmon/core';
+import {
+  instruments,
+  isOwnRedisClient,
+  onCollect,
+  TrackedObjects,
+  warnRateLimited,
+  withTimeout,
+} from '@bizmon/core';
 import { inProcessSize } from './in-process';
 import { collectHitRate } from './record';
 
@@ -18,55 +25,34 @@ export interface RedisClientLike {
   ping(): Promise<string>;
 }
 
-/** bizmon's own clients (@bizmon/business's activity store) are not the app's cache. */
-export const OWN_CONNECTION_NAME = 'bizmon';
-
 /** INFO memory is fetched at most this often, however often Prometheus scrapes. */
 export const MEMORY_MIN_INTERVAL_MS = 5000;
 const INFO_TIMEOUT_MS = 900;
 const PING_TIMEOUT_MS = 1500;
 
-const clients: WeakRef<RedisClientLike>[] = [];
-const known = new WeakSet<object>();
+/** The app's clients (not bizmon's own), read for INFO memory and the `redis` health check. */
+const clients = new TrackedObjects<RedisClientLike>({
+  isLive: (client) => client.status !== 'end',
+  health: { name: 'redis', check: checkRedis },
+});
 let unregisterCollect: (() => void) | undefined;
-let unregisterHealth: (() => void) | undefined;
-
-/** Whether commands of this client are the app's (not bizmon's own). */
-export function isOwnClient(client: RedisClientLike): boolean {
-  return client.options?.connectionName === OWN_CONNECTION_NAME;
-}
 
 /** Starts tracking a client (called when it connects). */
 export function trackClient(client: RedisClientLike): void {
   try {
-    if (known.has(client) || isOwnClient(client)) return;
-    known.add(client);
-    clients.push(new WeakRef(client));
-    startClientTracking();
+    if (isOwnRedisClient(client)) return;
+    if (clients.add(client, undefined)) startClientTracking();
   } catch {
     // Instrumentation never throws into app code.
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** Live clients grouped by server; replicas of a cluster are left out (their data is the master's). */
 function servers(): Map<string, RedisClientLike[]> {
   const byServer = new Map<string, RedisClientLike[]>();
-  for (let i = clients.length - 1; i >= 0; i--) {
-    const client = clients[i]!.deref();
-    if (!client || client.status === 'end') {
-      clients.splice(i, 1);
-      continue;
-    }
+  const live = clients.live();
+  for (let i = live.length - 1; i >= 0; i--) {
+    const client = live[i]!.object;
     if (client.options.readOnly) continue;
     const key =
       client.options.path ?? `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`;
@@ -193,14 +179,13 @@ async function collect(): Promise<void> {
 /** Registers the hit-rate and memory collector, and the health check once a client exists (idempotent). */
 export function startClientTracking(): void {
   unregisterCollect ??= onCollect(collect);
-  if (clients.length > 0) unregisterHealth ??= registerHealthCheck('redis', checkRedis);
+  clients.start();
 }
 
 export function stopClientTracking(): void {
   unregisterCollect?.();
-  unregisterHealth?.();
   unregisterCollect = undefined;
-  unregisterHealth = undefined;
+  clients.stop();
   lastFetch = -Infinity;
   memory = undefined;
 }

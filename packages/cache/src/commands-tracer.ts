@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { instruments, warnRateLimited } from '@bizmon/core';
+import { errorTypeOf, instruments, warnRateLimited } from '@bizmon/core';
 import { Kind, kindOf, lookupsIn, operationOf } from './commands';
 import { recordDuration, recordLookups, recordResult } from './record';
 
@@ -10,6 +10,8 @@ import { recordDuration, recordLookups, recordResult } from './record';
 export interface CommandContext {
   command: string;
   result?: unknown;
+  /** Whether the command was rejected; `error` is what it was rejected with (even undefined). */
+  failed?: boolean;
   error?: unknown;
   client?: object;
   bizmonStart?: number;
@@ -24,26 +26,17 @@ const openTransactions = new WeakMap<object, CommandContext[]>();
 /** Used when the client is unknown (ioredis loaded before bizmon): pipelined MULTI is synchronous. */
 const NO_CLIENT = {};
 
-const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-/** Bounded error_type: the error's name (ReplyError, MaxRetriesPerRequestError…), never its message. */
-function errorTypeOf(err: unknown): string {
-  const e = err as { name?: unknown; constructor?: { name?: unknown } } | null;
-  if (typeof e?.name === 'string' && CLASS_NAME.test(e.name)) return e.name;
-  const name = e?.constructor?.name;
-  return typeof name === 'string' && CLASS_NAME.test(name) ? name : 'Error';
-}
-
 function finish(
   ctx: CommandContext,
   kind: Kind,
   result: unknown,
+  failed: boolean,
   error: unknown,
   end: number,
 ): void {
   const operation = operationOf(kind);
   recordDuration(operation, (end - (ctx.bizmonStart ?? end)) / 1000);
-  if (error !== undefined && error !== null) {
+  if (failed) {
     recordResult(operation, 'error');
     instruments.application_errors_total.labels(errorTypeOf(error), 'cache').add(1);
   } else if (operation === 'get') {
@@ -81,8 +74,8 @@ export function onCommandEnd(ctx: CommandContext): void {
     if (kind === undefined || ctx.bizmonIgnored) return;
     if (kind !== Kind.Ignore) {
       // Inside MULTI the reply is QUEUED; the real reply comes with EXEC.
-      if (ctx.error === undefined && isQueuedReply(ctx.result)) return;
-      finish(ctx, kind, ctx.result, ctx.error, performance.now());
+      if (ctx.failed !== true && isQueuedReply(ctx.result)) return;
+      finish(ctx, kind, ctx.result, ctx.failed === true, ctx.error, performance.now());
       return;
     }
     if (ctx.command !== 'exec' || !ctx.bizmonQueued) return;
@@ -92,14 +85,11 @@ export function onCommandEnd(ctx: CommandContext): void {
     queued.forEach((q, i) => {
       const reply: unknown = Array.isArray(replies) ? replies[i] : undefined;
       // EXEC failing (EXECABORT) or aborted by WATCH (nil reply) fails every queued command.
-      const failure =
-        ctx.error ??
-        (Array.isArray(replies)
-          ? reply instanceof Error
-            ? reply
-            : undefined
-          : new Error('transaction aborted'));
-      finish(q, q.bizmonKind ?? Kind.Other, reply, failure, end);
+      const kind = q.bizmonKind ?? Kind.Other;
+      if (ctx.failed === true) finish(q, kind, reply, true, ctx.error, end);
+      else if (!Array.isArray(replies))
+        finish(q, kind, reply, true, new Error('transaction aborted'), end);
+      else finish(q, kind, reply, reply instanceof Error, reply, end);
     });
   } catch (err) {
     warnRateLimited('cache-record', `could not record a Redis command: ${(err as Error).message}`);

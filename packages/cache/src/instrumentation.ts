@@ -2,11 +2,10 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
-import { unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core';
-import { isOwnClient, trackClient, type RedisClientLike } from './clients';
+import { isOwnRedisClient, unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core';
+import { trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
-
-const VERSION = '0.1.0';
+import { VERSION } from './version';
 
 interface RedisPrototype {
   connect: (this: RedisClientLike, ...args: unknown[]) => unknown;
@@ -55,7 +54,8 @@ function observe(command: RedisCommand, ctx: CommandContext): void {
   command.reject = function (this: unknown, err: unknown) {
     if (!settled) {
       settled = true;
-      ctx.error = err ?? new Error('command failed');
+      ctx.failed = true;
+      ctx.error = err;
       onCommandEnd(ctx);
     }
     // eslint-disable-next-line prefer-rest-params
@@ -115,7 +115,7 @@ export class IoredisInstrumentation extends InstrumentationBase {
                     const ctx: CommandContext = {
                       command: String(command.name),
                       client: this,
-                      bizmonIgnored: isOwnClient(this),
+                      bizmonIgnored: isOwnRedisClient(this),
                     };
                     onCommandStart(ctx);
                     observe(command, ctx);

@@ -1,5 +1,6 @@
 import { redactUrls } from './redact-url';
 import { state } from './state';
+import { TimeoutError, withTimeout } from './timeout';
 
 /** What a health check reports. */
 export interface HealthCheckResult {
@@ -60,29 +61,18 @@ export function registerHealthCheck(
 }
 
 async function runOne(entry: HealthCheckEntry): Promise<HealthCheckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<HealthCheckResult>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ healthy: false, message: `timed out after ${entry.timeoutMs} ms` }),
-      entry.timeoutMs,
-    );
-  });
   try {
-    const outcome = Promise.resolve()
-      .then(entry.check)
-      .then(
-        (r): HealthCheckResult =>
-          typeof r === 'boolean'
-            ? { healthy: r, message: r ? 'ok' : 'unhealthy' }
-            : { healthy: r?.healthy === true, message: redactUrls(String(r?.message ?? '')) },
-        (err: unknown): HealthCheckResult => ({
-          healthy: false,
-          message: redactUrls(err instanceof Error ? err.message : String(err)),
-        }),
-      );
-    return await Promise.race([outcome, timeout]);
-  } finally {
-    clearTimeout(timer);
+    const r = await withTimeout(entry.check, entry.timeoutMs, 'health check');
+    return typeof r === 'boolean'
+      ? { healthy: r, message: r ? 'ok' : 'unhealthy' }
+      : { healthy: r?.healthy === true, message: redactUrls(String(r?.message ?? '')) };
+  } catch (err) {
+    if (err instanceof TimeoutError)
+      return { healthy: false, message: `timed out after ${err.ms} ms` };
+    return {
+      healthy: false,
+      message: redactUrls(err instanceof Error ? err.message : String(err)),
+    };
   }
 }
 

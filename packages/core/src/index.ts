@@ -36,6 +36,7 @@ export {
   type HealthStatusReport,
 } from './health';
 export { instruments, type Instruments, type FamilyFor } from './instruments';
+export { MAX_ERROR_TYPE_LENGTH, errorTypeOf, sqlstateOf } from './error-type';
 export { escapeControlChars, info, warn, warnRateLimited } from './log';
 export { redactUrls } from './redact-url';
 export {
@@ -58,7 +59,7 @@ export {
   type DropReason,
   type LabelValues,
 } from './registry';
-export { isOwnServerRequest } from './own-server';
+export { isOwnRedisClient, isOwnServerRequest, OWN_REDIS_CONNECTION_NAME } from './own-server';
 export { unwrapMethod, wrapMethod } from './wrap';
 export type { BizmonPlugin } from './plugin';
 export {
@@ -70,6 +71,9 @@ export {
 } from './signals';
 export { collectStats, SEED_AI_SERVICES, type StatsReport } from './stats';
 export { hasBearerToken } from './auth';
+export { TimeoutError, withTimeout } from './timeout';
+export { TrackedObjects, type TrackedObjectsOptions } from './tracked-objects';
+export { API_ABUSE_SEVERITY, recordApiAbuse, recordSuspiciousAccess } from './security-events';
 export {
   BIZMON_VERSION,
   activeTelemetry,

@@ -11,6 +11,7 @@ import { CounterFamily, GaugeFamily, type SeriesBase } from './registry';
 import { state } from './state';
 import { warnRateLimited } from './log';
 import { otelCore, otelResources, sdkMetrics } from './otel-sdk';
+import { withTimeout } from './timeout';
 
 /** Instrumentation scope name of bizmon's metrics. */
 export const SCOPE_NAME = 'bizmon';
@@ -32,19 +33,13 @@ export async function runCollectCallbacks(): Promise<void> {
   if (state.collectCallbacks.size === 0) return;
   await Promise.all(
     [...state.collectCallbacks].map(async (fn) => {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
-          Promise.resolve().then(fn),
-          new Promise((resolve) => (timer = setTimeout(resolve, CALLBACK_TIMEOUT_MS))),
-        ]);
+        await withTimeout(fn, CALLBACK_TIMEOUT_MS, 'a collect callback');
       } catch (err) {
         warnRateLimited(
           'collect-callback',
           `a collect callback failed: ${(err as Error)?.message ?? String(err)}`,
         );
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

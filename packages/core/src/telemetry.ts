@@ -1,7 +1,5 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { BizmonConfig } from './config';
 import { armRequestContext } from './context';
@@ -13,17 +11,10 @@ import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
 import { state } from './state';
+import { VERSION } from './version';
 
-/** bizmon's own version, for system_info and the instrumentation scope. */
-export const BIZMON_VERSION: string = (() => {
-  try {
-    return (
-      JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+/** bizmon's own version (@bizmon/core's), for system_info and the instrumentation scope. */
+export const BIZMON_VERSION: string = VERSION;
 
 /** A started export pipeline. */
 export interface Telemetry {

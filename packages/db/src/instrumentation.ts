@@ -4,14 +4,22 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { instruments, unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core';
+import {
+  errorTypeOf,
+  instruments,
+  sqlstateOf,
+  unwrapMethod,
+  warnRateLimited,
+  wrapMethod,
+} from '@bizmon/core';
 import { parseStatement } from './sql';
-import { DEADLOCK_SQLSTATE, errorTypeOf, sqlstateOf } from './errors';
 import { INTERNAL_QUERY, trackPool, type PoolLike } from './pools';
+import { VERSION } from './version';
 
-const VERSION = '0.1.0';
 const SUPPORTED_PG = ['>=8.0.3 <9'];
 const SUPPORTED_PG_POOL = ['>=2.0.0 <4'];
+/** SQLSTATE of a deadlock (db_deadlocks_total). */
+const DEADLOCK_SQLSTATE = '40P01';
 
 type Callback = (this: unknown, err: unknown, res: unknown) => unknown;
 type QueryFn = (this: unknown, config: unknown, values?: unknown, callback?: unknown) => unknown;

@@ -1,5 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import { instruments, warnRateLimited } from '@bizmon/core';
+import {
+  API_ABUSE_SEVERITY,
+  recordApiAbuse,
+  recordSuspiciousAccess,
+  warnRateLimited,
+} from '@bizmon/core';
 
 /** Thresholds of the abuse detectors. Every threshold is "more than N within the window". */
 export interface AbuseDetectionConfig {
@@ -242,7 +247,7 @@ export class AbuseDetector {
           threshold: api.maxRequests,
           windowMs: api.windowMs,
         },
-        'critical',
+        API_ABUSE_SEVERITY,
       );
     }
     const scan = config.scanning;
@@ -310,13 +315,8 @@ export class AbuseDetector {
    * `security_events_total` — then tells the listeners.
    */
   private detected(detection: AbuseDetection, severity: string): void {
-    if (detection.kind === 'api_abuse') {
-      instruments.api_abuse_detected_total.labels('request_rate').add(1);
-      instruments.security_events_total.labels('api_abuse', severity).add(1);
-    } else {
-      instruments.suspicious_access_patterns_total.labels(detection.kind).add(1);
-      instruments.security_events_total.labels('suspicious_access', severity).add(1);
-    }
+    if (detection.kind === 'api_abuse') recordApiAbuse('request_rate');
+    else recordSuspiciousAccess(detection.kind, severity);
     this.emit(detection);
   }
 

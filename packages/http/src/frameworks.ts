@@ -10,6 +10,7 @@ import { warnRateLimited } from '@bizmon/core';
 import { stateOf, type FrameworkRequest } from './request-state';
 import { markFrameworkServer, subscribeRequests, unsubscribeRequests } from './recorder';
 import { joinRoute, UNMATCHED } from './route-template';
+import { VERSION } from './version';
 
 /**
  * Route templates and thrown errors from the frameworks, through the cheapest hook each offers.
@@ -36,7 +37,6 @@ import { joinRoute, UNMATCHED } from './route-template';
  * preload) import-in-the-middle both apply.
  */
 
-const VERSION = '0.1.0';
 /**
  * bizmon's wrappers, so a method is wrapped once (the set is shared by copies of this package).
  * A set rather than a mark on the function: the wrapper must not show a key the original lacks.

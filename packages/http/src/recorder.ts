@@ -6,6 +6,7 @@ import {
   ANONYMOUS_ROLE,
   currentRequestContext,
   emitUserActive,
+  errorTypeOf,
   onUserActive,
   enterRequestContext,
   instruments,
@@ -207,16 +208,6 @@ function addressKey(req: IncomingMessage, fw: FrameworkRequest | undefined): str
 /** Epoch milliseconds of performance.now()'s zero: one clock read per request serves both. */
 const TIME_ORIGIN = performance.timeOrigin;
 
-function errorType(error: unknown): string {
-  if (error !== null && typeof error === 'object') {
-    const name = (error as { constructor?: { name?: unknown } }).constructor?.name;
-    if (typeof name === 'string' && name.length > 0 && name !== 'Object') return name;
-    const own = (error as { name?: unknown }).name;
-    if (typeof own === 'string' && own.length > 0) return own;
-  }
-  return typeof error === 'string' ? 'string' : 'unknown';
-}
-
 function onResponseClose(this: ServerResponse): void {
   try {
     const req = this.req;
@@ -246,7 +237,7 @@ function onResponseClose(this: ServerResponse): void {
       .add(1);
     instruments.http_request_duration_seconds.labels(method, endpoint).observe(seconds);
     if (state.error !== undefined && status >= 500) {
-      instruments.application_errors_total.labels(errorType(state.error), 'http').add(1);
+      instruments.application_errors_total.labels(errorTypeOf(state.error), 'http').add(1);
     }
     if (id !== undefined) {
       // Activity for @bizmon/business's active-user metrics.

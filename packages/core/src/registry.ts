@@ -32,6 +32,19 @@ export interface SeriesBase {
   expositionLabels?: string;
   /** @internal The labels as OpenTelemetry attributes, built by producer.ts on first export. */
   attributes?: Attributes;
+  /** @internal The labels as protobuf LabelPair fields, built by formats/protobuf.ts on first scrape. */
+  protobufLabels?: Uint8Array;
+}
+
+/**
+ * Wall-clock base of series' `createdMs`: an offset from it stays a small integer (stored
+ * unboxed) for twelve days, where a full timestamp would be a boxed double on every series.
+ */
+export const CREATED_BASE_MS = Date.now();
+
+/** When a counter or histogram series was created (ms since the epoch), for `_created`. */
+export function createdAtMs(series: { readonly createdMs: number }): number {
+  return CREATED_BASE_MS + series.createdMs;
 }
 
 type Node<S> = Map<unknown, Node<S> | S>;
@@ -198,10 +211,14 @@ export abstract class Family<
 /** A monotonically increasing count. */
 export class CounterSeries implements SeriesBase {
   value = 0;
+  /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
+  readonly createdMs = Date.now() - CREATED_BASE_MS;
   /** @internal See SeriesBase. */
   expositionLabels: string | undefined = undefined;
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
+  /** @internal See SeriesBase. */
+  protobufLabels: Uint8Array | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly labelValues: readonly string[],
@@ -223,6 +240,8 @@ export class GaugeSeries implements SeriesBase {
   expositionLabels: string | undefined = undefined;
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
+  /** @internal See SeriesBase. */
+  protobufLabels: Uint8Array | undefined = undefined;
   hasValue: boolean;
   constructor(
     private readonly metric: string,
@@ -269,10 +288,14 @@ export class HistogramSeries implements SeriesBase {
   expositionLabels: string | undefined = undefined;
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
+  /** @internal See SeriesBase. */
+  protobufLabels: Uint8Array | undefined = undefined;
   /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
   readonly counts: number[];
   sum = 0;
   count = 0;
+  /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
+  readonly createdMs = Date.now() - CREATED_BASE_MS;
   min = Infinity;
   max = -Infinity;
   constructor(

@@ -12,7 +12,9 @@ import { instruments } from './instruments';
 import { info, warn } from './log';
 import { monitoringRouteOf, serveMonitoring } from './monitoring';
 import { createOtlpReader } from './otlp';
-import { registerStreamingScrape, registryChunks } from './exposition';
+import { registerStreamingScrape } from './exposition';
+import { formatChunks } from './formats/chunks';
+import type { ExpositionFormat } from './formats/negotiate';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { state } from './state';
 
@@ -104,16 +106,18 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
   }
 
   const serializer = new PrometheusSerializer('', false, undefined, false, true);
-  async function* scrapeStream(): AsyncGenerator<string, void, undefined> {
+  async function* scrapeStream(
+    format: ExpositionFormat = 'text',
+  ): AsyncGenerator<string | Uint8Array, void, undefined> {
     await runCollectCallbacks();
     // target_info and the app's own instruments, then bizmon's families.
-    const sdk = serializer.serialize((await prometheus.collect()).resourceMetrics);
-    yield sdk.endsWith(NO_REGISTERED_METRICS) ? sdk.slice(0, -NO_REGISTERED_METRICS.length) : sdk;
-    yield* registryChunks();
+    let sdk = serializer.serialize((await prometheus.collect()).resourceMetrics);
+    if (sdk.endsWith(NO_REGISTERED_METRICS)) sdk = sdk.slice(0, -NO_REGISTERED_METRICS.length);
+    yield* formatChunks(format, sdk);
   }
   const scrape = async (): Promise<string> => {
     const parts: string[] = [];
-    for await (const chunk of scrapeStream()) parts.push(chunk);
+    for await (const chunk of scrapeStream()) parts.push(chunk as string);
     return parts.join('');
   };
   registerStreamingScrape(scrape, scrapeStream);

@@ -135,7 +135,9 @@ async function query(prom: RunningPrometheus, expr: string): Promise<Map<string,
   if (body.status !== 'success') throw new Error(`query ${expr} failed`);
   return new Map(
     body.data.result.map(({ metric, value }) => {
-      const { __name__: _n, instance: _i, ...labels } = metric;
+      const labels = { ...metric };
+      delete labels.__name__;
+      delete labels.instance;
       return [JSON.stringify(labels), Number(value[1])];
     }),
   );

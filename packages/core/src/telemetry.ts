@@ -38,8 +38,13 @@ export interface Telemetry {
   readonly meterProvider: MeterProvider;
   /** The exporter's address, when its server is listening. */
   readonly exporterAddress: AddressInfo | undefined;
-  /** Collects and serialises every metric as `/metrics` serves it. */
+  /** Collects and serialises every metric as `/metrics` serves it (text 0.0.4). */
   scrape(): Promise<string>;
+  /**
+   * Collects and serialises every metric in `format`, as `/metrics` serves it to a client
+   * asking for that format: a string for the text formats, bytes for protobuf.
+   */
+  scrapeAs(format: ExpositionFormat): Promise<string | Buffer>;
   /** Flushes pushes, stops the exporter's server and turns recording off. */
   shutdown(): Promise<void>;
 }
@@ -158,6 +163,13 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
     meterProvider,
     exporterAddress,
     scrape,
+    async scrapeAs(format) {
+      const parts: (string | Uint8Array)[] = [];
+      for await (const chunk of scrapeStream(format)) parts.push(chunk);
+      return format === 'protobuf'
+        ? Buffer.concat(parts as Uint8Array[])
+        : (parts as string[]).join('');
+    },
     async shutdown() {
       if (current !== telemetry) return;
       current = undefined;

@@ -80,9 +80,18 @@ export class ProtoWriter {
   }
 
   bytes(value: Uint8Array): void {
-    this.reserve(value.length);
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
+    const length = value.length;
+    this.reserve(length);
+    // A series' label bytes are short: a loop beats TypedArray.set's per-call overhead there.
+    if (length < 64) {
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let i = 0; i < length; i++) buf[pos++] = value[i]!;
+      this.pos = pos;
+    } else {
+      this.buf.set(value, this.pos);
+      this.pos += length;
+    }
   }
 
   /** A string field: tag, UTF-8 length, UTF-8 bytes. */
@@ -110,6 +119,22 @@ export class ProtoWriter {
   messageHeader(field: number, length: number): void {
     this.byte(tag(field, WIRE_LEN));
     this.varint(length);
+  }
+
+  /** Leaves `bytes` unwritten at the front, for a prefix known only at the end (see finishAfter). */
+  skip(bytes: number): void {
+    this.reserve(bytes);
+    this.pos += bytes;
+  }
+
+  /**
+   * Everything written after the first `skipped` bytes, with `prefix` (at most `skipped` bytes)
+   * copied in right before it: a length-prefixed message without copying its body.
+   */
+  finishAfter(skipped: number, prefix: Uint8Array): Buffer {
+    const start = skipped - prefix.length;
+    this.buf.set(prefix, start);
+    return this.buf.subarray(start, this.pos);
   }
 
   /** Everything written, as a Buffer of its own (the writer is not used afterwards). */

@@ -156,13 +156,22 @@ function familyHead(name: string, help: string, type: number, metricsLength: num
 class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
   private family: AnyFamily | undefined;
   private metrics = new ProtoWriter();
+  private headRoom = 0;
   private cumulative: number[] = [];
   private ready: Buffer[] = [];
 
   begin(family: AnyFamily): void {
     this.family = family;
-    this.metrics = new ProtoWriter(1024);
-    if (family.spec.type === 'histogram') {
+    const { name, help, type } = family.spec;
+    // Room for the family's length, name, help and type, written once its length is known.
+    this.headRoom =
+      5 + delimitedSize(Buffer.byteLength(name)) + delimitedSize(Buffer.byteLength(help)) + 2;
+    // Sized for a typical series (labels, value, created timestamp), so a large family is
+    // not copied over and over as the buffer doubles.
+    const perSeries = type === 'histogram' ? 256 : 96;
+    this.metrics = new ProtoWriter(this.headRoom + Math.max(1024, family.size * perSeries));
+    this.metrics.skip(this.headRoom);
+    if (type === 'histogram') {
       this.cumulative = new Array<number>((family as HistogramFamily).boundaries.length).fill(0);
     }
   }
@@ -198,8 +207,9 @@ class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
 
   end(): void {
     const { name, help, type } = this.family!.spec;
-    const metrics = this.metrics.finish();
-    this.ready.push(familyHead(name, help, METRIC_TYPE[type], metrics.length), metrics);
+    const metricsLength = this.metrics.length - this.headRoom;
+    const head = familyHead(name, help, METRIC_TYPE[type], metricsLength);
+    this.ready.push(this.metrics.finishAfter(this.headRoom, head));
   }
 
   take(): Uint8Array | undefined {

@@ -101,6 +101,24 @@ export function histogramTexts(family: HistogramFamily): HistogramTexts {
 }
 
 /**
+ * Pushes a histogram series' cumulative `_bucket` lines (`le` in catalog order, +Inf last);
+ * `labels` is its cached label text without the closing brace ('' when unlabelled).
+ */
+export function pushBuckets(
+  pieces: string[],
+  texts: HistogramTexts,
+  labels: string,
+  counts: readonly number[],
+): void {
+  const tails = labels === '' ? texts.alone : texts.withLabels;
+  let cumulative = 0;
+  for (let i = 0; i < counts.length; i++) {
+    cumulative += counts[i]!;
+    pieces.push(texts.bucket, labels, tails[i]!, formatValue(cumulative), '\n');
+  }
+}
+
+/**
  * Collects string pieces into one reused array joined once per slice: joining yields a flat
  * string, where `+=` would build millions of short-lived rope nodes for the garbage collector
  * (measured: GC took two thirds of a 50,000-series scrape).
@@ -156,13 +174,7 @@ class TextFormatEncoder extends Pieces implements RegistryEncoder<string> {
     const close = labels === '' ? ' ' : '} ';
     pieces.push(texts.count, labels, close, formatValue(series.count), '\n');
     pieces.push(texts.sum, labels, close, formatValue(series.sum), '\n');
-    const counts = series.counts;
-    const tails = labels === '' ? texts.alone : texts.withLabels;
-    let cumulative = 0;
-    for (let i = 0; i < counts.length; i++) {
-      cumulative += counts[i]!;
-      pieces.push(texts.bucket, labels, tails[i]!, formatValue(cumulative), '\n');
-    }
+    pushBuckets(pieces, texts, labels, series.counts);
   }
 
   end(): void {}

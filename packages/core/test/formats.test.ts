@@ -316,3 +316,43 @@ describe('reading the OpenTelemetry serializer text back', () => {
     expect(families[2]!.series[0]!.value).toBeNaN();
   });
 });
+
+describe('hostile clients', () => {
+  test('an Accept of thousands of junk entries gets text, and the server answers on', async () => {
+    const junk = Array.from({ length: 550 }, (_, i) => `x/y${i};q=0.${i % 10};a="b,c"`).join(',');
+    expect(junk.length).toBeGreaterThan(10_000);
+    const r = await rawGet({ accept: junk, 'accept-encoding': 'gzip;q=abc, *;q=-1' });
+    expect(r.headers['content-type']).toBe(EXPOSITION_CONTENT_TYPES.text);
+    expect((await rawGet({})).headers['content-type']).toBe(EXPOSITION_CONTENT_TYPES.text);
+  });
+
+  test('a client that drops a gzip stream mid-body leaves the server serving', async () => {
+    // Enough series that the body is still being compressed when the client goes away.
+    for (let i = 0; i < 3000; i++) {
+      instruments.http_requests_total.labels('GET', `/drop/${i}`, '200', 'user').add(1);
+    }
+    const port = bizmon.telemetry().exporterAddress!.port;
+    await new Promise<void>((resolve, reject) => {
+      const req = httpGet(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/metrics',
+          headers: { accept: PROMETHEUS_DEFAULT, 'accept-encoding': 'gzip' },
+        },
+        (res) => {
+          expect(res.headers['content-encoding']).toBe('gzip');
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ECONNRESET') reject(err);
+      });
+    });
+    const after = await rawGet({ accept: PROMETHEUS_DEFAULT, 'accept-encoding': 'gzip' });
+    expect(gunzipSync(after.body).toString().endsWith('# EOF\n')).toBe(true);
+  });
+});

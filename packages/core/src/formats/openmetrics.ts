@@ -5,6 +5,7 @@ import {
   formatValue,
   histogramTexts,
   Pieces,
+  pushBuckets,
   type HistogramTexts,
 } from '../exposition';
 import {
@@ -115,13 +116,7 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
     const pieces = this.pieces;
     const labels = cachedText(this.names, series, this.name, true);
     const close = labels === '' ? ' ' : '} ';
-    const counts = series.counts;
-    const tails = labels === '' ? texts.alone : texts.withLabels;
-    let cumulative = 0;
-    for (let i = 0; i < counts.length; i++) {
-      cumulative += counts[i]!;
-      pieces.push(texts.bucket, labels, tails[i]!, formatValue(cumulative), '\n');
-    }
+    pushBuckets(pieces, texts, labels, series.counts);
     pieces.push(texts.count, labels, close, formatValue(series.count), '\n');
     pieces.push(texts.sum, labels, close, formatValue(series.sum), '\n');
     pieces.push(this.created, labels, close, createdSeconds(series), '\n');

@@ -32,8 +32,11 @@ export interface SeriesBase {
   expositionLabels?: string;
   /** @internal The labels as OpenTelemetry attributes, built by producer.ts on first export. */
   attributes?: Attributes;
-  /** @internal The labels as protobuf LabelPair fields, built by formats/protobuf.ts on first scrape. */
-  protobufLabels?: Uint8Array;
+  /**
+   * @internal Protobuf bytes built by formats/protobuf.ts on first scrape: a counter's or
+   * gauge's whole Metric message (its value the last 8 bytes), a histogram's LabelPair fields.
+   */
+  protobufBytes?: Uint8Array;
 }
 
 /**
@@ -218,7 +221,7 @@ export class CounterSeries implements SeriesBase {
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
   /** @internal See SeriesBase. */
-  protobufLabels: Uint8Array | undefined = undefined;
+  protobufBytes: Uint8Array | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly labelValues: readonly string[],
@@ -241,7 +244,7 @@ export class GaugeSeries implements SeriesBase {
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
   /** @internal See SeriesBase. */
-  protobufLabels: Uint8Array | undefined = undefined;
+  protobufBytes: Uint8Array | undefined = undefined;
   hasValue: boolean;
   constructor(
     private readonly metric: string,
@@ -289,7 +292,7 @@ export class HistogramSeries implements SeriesBase {
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
   /** @internal See SeriesBase. */
-  protobufLabels: Uint8Array | undefined = undefined;
+  protobufBytes: Uint8Array | undefined = undefined;
   /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
   readonly counts: number[];
   sum = 0;

@@ -94,6 +94,12 @@ export class ProtoWriter {
     }
   }
 
+  /** `template` with its last 8 bytes replaced by `value` as a double. */
+  bytesEndingInDouble(template: Uint8Array, value: number): void {
+    this.bytes(template);
+    this.buf.writeDoubleLE(value, this.pos - 8);
+  }
+
   /** A string field: tag, UTF-8 length, UTF-8 bytes. */
   stringField(field: number, value: string): void {
     const length = Buffer.byteLength(value);

@@ -25,7 +25,8 @@ import { walkRegistry, type AnyFamily, type RegistryEncoder } from './walk-regis
  * Buckets are classic ones, without the +Inf bucket (sample_count is its count, as
  * client_golang writes it); Prometheus ingests them as `_bucket`/`_count`/`_sum` series.
  * A family's length must precede it, so each family is encoded whole before it is handed out;
- * series' LabelPair bytes are built on their first scrape and kept on the series.
+ * a counter's or gauge's Metric bytes (a histogram's label bytes) are built on its first scrape
+ * and kept on the series.
  */
 
 const METRIC_TYPE = { counter: 0, gauge: 1, untyped: 3, histogram: 4 } as const;
@@ -68,8 +69,28 @@ export function encodeLabelPairs(names: readonly string[], values: readonly stri
   return Uint8Array.prototype.slice.call(w.finish());
 }
 
+/** A histogram series' LabelPair fields, built on its first scrape. */
 function cachedLabels(names: readonly string[], series: SeriesBase): Uint8Array {
-  return (series.protobufLabels ??= encodeLabelPairs(names, series.labelValues));
+  return (series.protobufBytes ??= encodeLabelPairs(names, series.labelValues));
+}
+
+/**
+ * A counter's or gauge's whole Metric message, built on its first scrape: only its value (the
+ * last 8 bytes) changes between scrapes, so a scrape copies it and writes the value.
+ */
+function cachedValueMetric(
+  names: readonly string[],
+  series: SeriesBase,
+  field: number,
+  createdMs?: number,
+): Uint8Array {
+  let bytes = series.protobufBytes;
+  if (bytes === undefined) {
+    const w = new ProtoWriter(128);
+    writeValueMetric(w, encodeLabelPairs(names, series.labelValues), field, 0, createdMs);
+    bytes = series.protobufBytes = Uint8Array.prototype.slice.call(w.finish());
+  }
+  return bytes;
 }
 
 /** Size of a google.protobuf.Timestamp message for `ms` since the epoch. */
@@ -104,8 +125,9 @@ function writeValueMetric(
   w.messageHeader(FAMILY_METRIC, labels.length + delimitedSize(inner));
   w.bytes(labels);
   w.messageHeader(field, inner);
-  w.doubleField(VALUE, value);
+  // The value last (field order is free in protobuf): see cachedValueMetric.
   if (createdMs !== undefined) writeTimestamp(w, COUNTER_CREATED, createdMs);
+  w.doubleField(VALUE, value);
 }
 
 /** Writes a Metric holding a classic histogram (buckets without +Inf). */
@@ -177,13 +199,16 @@ class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
   }
 
   counter(series: CounterSeries): void {
-    const labels = cachedLabels(this.family!.spec.labelNames, series);
-    writeValueMetric(this.metrics, labels, METRIC_COUNTER, series.value, createdAtMs(series));
+    const names = this.family!.spec.labelNames;
+    const bytes =
+      series.protobufBytes ?? cachedValueMetric(names, series, METRIC_COUNTER, createdAtMs(series));
+    this.metrics.bytesEndingInDouble(bytes, series.value);
   }
 
   gauge(series: GaugeSeries): void {
-    const labels = cachedLabels(this.family!.spec.labelNames, series);
-    writeValueMetric(this.metrics, labels, METRIC_GAUGE, series.value);
+    const names = this.family!.spec.labelNames;
+    const bytes = series.protobufBytes ?? cachedValueMetric(names, series, METRIC_GAUGE);
+    this.metrics.bytesEndingInDouble(bytes, series.value);
   }
 
   histogram(series: HistogramSeries): void {

@@ -42,8 +42,11 @@ export interface SeriesBase {
 /**
  * Wall-clock base of series' `createdMs`: an offset from it stays a small integer (stored
  * unboxed) for twelve days, where a full timestamp would be a boxed double on every series.
+ * Kept on a global symbol, so two copies of this package read each other's series right.
  */
-export const CREATED_BASE_MS = Date.now();
+export const CREATED_BASE_MS: number = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for('bizmon.core.createdBase.v1')
+] ??= Date.now()) as number;
 
 /** When a counter or histogram series was created (ms since the epoch), for `_created`. */
 export function createdAtMs(series: { readonly createdMs: number }): number {

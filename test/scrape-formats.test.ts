@@ -89,9 +89,10 @@ async function startPrometheus(
         `    static_configs: [{ targets: ['127.0.0.1:${proxyPort}'] }]\n`,
     )
     .join('');
+  // Every 2 s, with as long to answer: a loaded CI machine must not turn into a scrape error.
   writeFileSync(
     join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n${scrapeConfigs}`,
+    `global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\nscrape_configs:\n${scrapeConfigs}`,
   );
   const port = await freePort();
   const proc = spawn(

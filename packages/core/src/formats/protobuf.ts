@@ -66,6 +66,7 @@ export function encodeLabelPairs(names: readonly string[], values: readonly stri
     w.stringField(LABEL_NAME, name);
     w.stringField(LABEL_VALUE, value);
   }
+  // A copy of its own (Buffer#slice would share the writer's larger buffer).
   return Uint8Array.prototype.slice.call(w.finish());
 }
 
@@ -93,7 +94,7 @@ function cachedValueMetric(
   return bytes;
 }
 
-/** Size of a google.protobuf.Timestamp message for `ms` since the epoch. */
+/** Size of a google.protobuf.Timestamp message's fields (nanos left out when 0). */
 function timestampSize(seconds: number, nanos: number): number {
   return 1 + varintSize(seconds) + (nanos === 0 ? 0 : 1 + varintSize(nanos));
 }

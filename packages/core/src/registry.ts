@@ -33,10 +33,11 @@ export interface SeriesBase {
   /** @internal The labels as OpenTelemetry attributes, built by producer.ts on first export. */
   attributes?: Attributes;
   /**
-   * @internal Protobuf bytes built by formats/protobuf.ts on first scrape: a counter's or
-   * gauge's whole Metric message (its value the last 8 bytes), a histogram's LabelPair fields.
+   * @internal Protobuf bytes built by formats/protobuf.ts on first scrape, one char per byte
+   * (latin1): a counter's or gauge's whole Metric message (its value the last 8 bytes), a
+   * histogram's LabelPair fields.
    */
-  protobufBytes?: Uint8Array;
+  protobufBytes?: string;
 }
 
 /**
@@ -224,7 +225,7 @@ export class CounterSeries implements SeriesBase {
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
   /** @internal See SeriesBase. */
-  protobufBytes: Uint8Array | undefined = undefined;
+  protobufBytes: string | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly labelValues: readonly string[],
@@ -247,7 +248,7 @@ export class GaugeSeries implements SeriesBase {
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
   /** @internal See SeriesBase. */
-  protobufBytes: Uint8Array | undefined = undefined;
+  protobufBytes: string | undefined = undefined;
   hasValue: boolean;
   constructor(
     private readonly metric: string,
@@ -295,7 +296,7 @@ export class HistogramSeries implements SeriesBase {
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
   /** @internal See SeriesBase. */
-  protobufBytes: Uint8Array | undefined = undefined;
+  protobufBytes: string | undefined = undefined;
   /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
   readonly counts: number[];
   sum = 0;

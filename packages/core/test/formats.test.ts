@@ -114,7 +114,7 @@ describe('protobuf encoding', () => {
     );
     expect([0, 127, 128, 16383, 16384, 2 ** 53 - 1].map(varintSize)).toEqual([1, 1, 2, 2, 3, 8]);
     // Metric.label (field 1) { name (1) "a", value (2) "é" }
-    expect(Buffer.from(encodeLabelPairs(['a'], ['é'])).toString('hex')).toBe(
+    expect(Buffer.from(encodeLabelPairs(['a'], ['é']), 'latin1').toString('hex')).toBe(
       '0a07' + '0a0161' + '1202c3a9',
     );
   });

@@ -54,9 +54,12 @@ const BUCKET_BOUND = 2;
 const TIMESTAMP_SECONDS = 1;
 const TIMESTAMP_NANOS = 2;
 
-/** The LabelPair fields of a list of label pairs, as Metric.label entries. */
-export function encodeLabelPairs(names: readonly string[], values: readonly string[]): Uint8Array {
-  const w = new ProtoWriter(64);
+/** Writes the LabelPair fields of a list of label pairs, as Metric.label entries. */
+function writeLabelPairs(
+  w: ProtoWriter,
+  names: readonly string[],
+  values: readonly string[],
+): void {
   for (let i = 0; i < values.length; i++) {
     const name = names[i]!;
     const value = values[i]!;
@@ -66,12 +69,17 @@ export function encodeLabelPairs(names: readonly string[], values: readonly stri
     w.stringField(LABEL_NAME, name);
     w.stringField(LABEL_VALUE, value);
   }
-  // A copy of its own (Buffer#slice would share the writer's larger buffer).
-  return Uint8Array.prototype.slice.call(w.finish());
+}
+
+/** The LabelPair fields of a list of label pairs, one char per byte (see ProtoWriter.binary). */
+export function encodeLabelPairs(names: readonly string[], values: readonly string[]): string {
+  const w = new ProtoWriter(64);
+  writeLabelPairs(w, names, values);
+  return w.binaryString();
 }
 
 /** A histogram series' LabelPair fields, built on its first scrape. */
-function cachedLabels(names: readonly string[], series: SeriesBase): Uint8Array {
+function cachedLabels(names: readonly string[], series: SeriesBase): string {
   return (series.protobufBytes ??= encodeLabelPairs(names, series.labelValues));
 }
 
@@ -84,12 +92,12 @@ function cachedValueMetric(
   series: SeriesBase,
   field: number,
   createdMs?: number,
-): Uint8Array {
+): string {
   let bytes = series.protobufBytes;
   if (bytes === undefined) {
     const w = new ProtoWriter(128);
     writeValueMetric(w, encodeLabelPairs(names, series.labelValues), field, 0, createdMs);
-    bytes = series.protobufBytes = Uint8Array.prototype.slice.call(w.finish());
+    bytes = series.protobufBytes = w.binaryString();
   }
   return bytes;
 }
@@ -116,7 +124,7 @@ function createdFieldSize(ms: number): number {
 /** Writes a Metric with a single-value message (Counter, Gauge, Untyped) in `field`. */
 function writeValueMetric(
   w: ProtoWriter,
-  labels: Uint8Array,
+  labels: string,
   field: number,
   value: number,
   createdMs?: number,
@@ -124,7 +132,7 @@ function writeValueMetric(
   const created = createdMs === undefined ? 0 : createdFieldSize(createdMs);
   const inner = 9 + created;
   w.messageHeader(FAMILY_METRIC, labels.length + delimitedSize(inner));
-  w.bytes(labels);
+  w.binary(labels);
   w.messageHeader(field, inner);
   // The value last (field order is free in protobuf): see cachedValueMetric.
   if (createdMs !== undefined) writeTimestamp(w, COUNTER_CREATED, createdMs);
@@ -134,7 +142,7 @@ function writeValueMetric(
 /** Writes a Metric holding a classic histogram (buckets without +Inf). */
 function writeHistogramMetric(
   w: ProtoWriter,
-  labels: Uint8Array,
+  labels: string,
   count: number,
   sum: number,
   bounds: readonly number[],
@@ -148,7 +156,7 @@ function writeHistogramMetric(
   const created = createdMs === undefined ? 0 : createdFieldSize(createdMs);
   const inner = 1 + varintSize(count) + 9 + buckets + created;
   w.messageHeader(FAMILY_METRIC, labels.length + delimitedSize(inner));
-  w.bytes(labels);
+  w.binary(labels);
   w.messageHeader(METRIC_HISTOGRAM, inner);
   w.varintField(HISTOGRAM_COUNT, count);
   w.doubleField(HISTOGRAM_SUM, sum);
@@ -203,13 +211,13 @@ class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
     const names = this.family!.spec.labelNames;
     const bytes =
       series.protobufBytes ?? cachedValueMetric(names, series, METRIC_COUNTER, createdAtMs(series));
-    this.metrics.bytesEndingInDouble(bytes, series.value);
+    this.metrics.binaryEndingInDouble(bytes, series.value);
   }
 
   gauge(series: GaugeSeries): void {
     const names = this.family!.spec.labelNames;
     const bytes = series.protobufBytes ?? cachedValueMetric(names, series, METRIC_GAUGE);
-    this.metrics.bytesEndingInDouble(bytes, series.value);
+    this.metrics.binaryEndingInDouble(bytes, series.value);
   }
 
   histogram(series: HistogramSeries): void {

@@ -1,4 +1,5 @@
-// 3. Scrape: time and bytes to produce /metrics with 1,000 / 10,000 / 50,000 series, bizmon vs
+// 3. Scrape: time and bytes to produce /metrics with 1,000 / 10,000 / 50,000 series, bizmon (in
+// each format it serves: text 0.0.4, OpenMetrics, protobuf, and OpenMetrics gzipped) vs
 // prom-client's register.metrics() vs the stock OpenTelemetry exporter (collect + serialise, as
 // its request handler does), plus the alternative bizmon used before: its MetricProducer through
 // OpenTelemetry's PrometheusSerializer. Rounds rotate the order; figures are medians. Then the
@@ -9,6 +10,8 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { BENCH_DIR, emit, freePort, ROOT, rotate, runJson, summary } from './lib/common.mjs';
 
 const require = createRequire(`${ROOT}/package.json`);
@@ -101,8 +104,15 @@ function grow(total, onlyVariant) {
   }
 }
 
+const gzip = promisify(zlib.gzip);
 const variants = {
   bizmon: () => telemetry.scrape(),
+  // The other formats /metrics serves (chosen by Accept), and the gzip Prometheus asks for
+  // (level 1, as /metrics compresses; the time includes the compression on libuv's pool).
+  'bizmon OpenMetrics': () => telemetry.scrapeAs('openmetrics'),
+  'bizmon protobuf': () => telemetry.scrapeAs('protobuf'),
+  'bizmon OpenMetrics gzip': async () =>
+    (await gzip(await telemetry.scrapeAs('openmetrics'), { level: 1 })).length,
   'prom-client': () => registry.metrics(),
   'OpenTelemetry exporter': async () =>
     otelSerializer.serialize((await otelExporter.collect()).resourceMetrics),

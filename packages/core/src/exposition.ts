@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { allFamilies } from './instruments';
-import { CounterFamily, GaugeFamily, type HistogramFamily, type SeriesBase } from './registry';
+import type { Writable } from 'node:stream';
+import type { HistogramFamily, SeriesBase } from './registry';
+import type { ExpositionFormat } from './formats/negotiate';
+import { walkRegistry, type AnyFamily, type RegistryEncoder } from './formats/walk-registry';
 
 /**
  * Prometheus text format 0.0.4 straight from bizmon's registry. Why not the OpenTelemetry
@@ -8,14 +10,9 @@ import { CounterFamily, GaugeFamily, type HistogramFamily, type SeriesBase } fro
  * DataPoint, then rebuilds and re-escapes every label string on every scrape (bench/: 0.9–1.5×
  * prom-client's time; this serializer takes about 0.3×). Here each series' `{label="value",...}` text is built once, the first
  * time it is scraped, and kept on the series; a scrape only concatenates cached strings and
- * numbers, and yields to the event loop between slices so a large registry never blocks the app.
+ * numbers (formats/walk-registry.ts slices the walk so a large registry never blocks the app).
+ * OpenMetrics (formats/openmetrics.ts) reuses the cached label text.
  */
-
-/** Longest a scrape may run before it yields to the event loop (ms). */
-const SLICE_BUDGET_MS = 5;
-
-/** Series serialised between two looks at the clock. */
-const SLICE_SERIES = 128;
 
 /** Escapes a label value per the text format: backslash, double quote and newline. */
 export function escapeLabelValue(value: string): string {
@@ -29,7 +26,7 @@ export function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-/** A sample value as the text format writes it. */
+/** A sample value as the text formats write it. */
 export function formatValue(value: number): string {
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
@@ -47,7 +44,7 @@ interface CachedSeries extends SeriesBase {
 }
 
 /** Joins strings into one flat string (`+=` and template literals build ropes that every later read walks). */
-function flat(...strings: string[]): string {
+export function flat(...strings: string[]): string {
   return strings.join('');
 }
 
@@ -55,7 +52,7 @@ function flat(...strings: string[]): string {
  * The cached text of a series, built on its first scrape: `name{label="value",...} ` for a
  * counter or gauge, `{label="value",...` (no closing brace; '' when unlabelled) for a histogram.
  */
-function cachedText(
+export function cachedText(
   names: readonly string[],
   series: CachedSeries,
   head: string,
@@ -72,20 +69,8 @@ function cachedText(
   return (series.expositionLabels = out.join(''));
 }
 
-function familyHeader(name: string, help: string, type: string): string {
-  return flat('# HELP ', name, ' ', escapeHelp(help), '\n# TYPE ', name, ' ', type, '\n');
-}
-
-function snapshot<S>(family: { forEach(fn: (series: S) => void): void }): S[] {
-  const out: S[] = [];
-  family.forEach((s) => out.push(s));
-  return out;
-}
-
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** Per-histogram-family strings that do not depend on the series, built once. */
-interface HistogramTexts {
+export interface HistogramTexts {
   readonly count: string;
   readonly sum: string;
   readonly bucket: string;
@@ -97,7 +82,8 @@ interface HistogramTexts {
 
 const histogramTextCache = new WeakMap<HistogramFamily, HistogramTexts>();
 
-function histogramTexts(family: HistogramFamily): HistogramTexts {
+/** The series-independent strings of a histogram family. */
+export function histogramTexts(family: HistogramFamily): HistogramTexts {
   let texts = histogramTextCache.get(family);
   if (!texts) {
     const name = family.spec.name;
@@ -115,11 +101,88 @@ function histogramTexts(family: HistogramFamily): HistogramTexts {
 }
 
 /**
- * Serialises every bizmon family in catalog order: HELP and TYPE once per family (also for a
- * family with no series yet), counters and gauges as `name{labels} value`, histograms as
- * `_count`, `_sum`, then cumulative `_bucket` lines with `le` in catalog order. Unlabelled
- * counters and gauges are created first so they export 0 from the start. Yields to the event
- * loop whenever a slice has run for more than a few milliseconds.
+ * Pushes a histogram series' cumulative `_bucket` lines (`le` in catalog order, +Inf last);
+ * `labels` is its cached label text without the closing brace ('' when unlabelled).
+ */
+export function pushBuckets(
+  pieces: string[],
+  texts: HistogramTexts,
+  labels: string,
+  counts: readonly number[],
+): void {
+  const tails = labels === '' ? texts.alone : texts.withLabels;
+  let cumulative = 0;
+  for (let i = 0; i < counts.length; i++) {
+    cumulative += counts[i]!;
+    pieces.push(texts.bucket, labels, tails[i]!, formatValue(cumulative), '\n');
+  }
+}
+
+/**
+ * Collects string pieces into one reused array joined once per slice: joining yields a flat
+ * string, where `+=` would build millions of short-lived rope nodes for the garbage collector
+ * (measured: GC took two thirds of a 50,000-series scrape).
+ */
+export class Pieces {
+  protected readonly pieces: string[] = [];
+  take(): string | undefined {
+    if (this.pieces.length === 0) return undefined;
+    const chunk = this.pieces.join('');
+    this.pieces.length = 0;
+    return chunk;
+  }
+}
+
+/**
+ * The text format's encoder: HELP and TYPE once per family, counters and gauges as
+ * `name{labels} value`, histograms as `_count`, `_sum`, then cumulative `_bucket` lines with
+ * `le` in catalog order.
+ */
+class TextFormatEncoder extends Pieces implements RegistryEncoder<string> {
+  private name = '';
+  private names: readonly string[] = [];
+  private texts: HistogramTexts | undefined;
+
+  begin(family: AnyFamily): void {
+    const { name, help, type, labelNames } = family.spec;
+    this.name = name;
+    this.names = labelNames;
+    this.texts = type === 'histogram' ? histogramTexts(family as HistogramFamily) : undefined;
+    this.pieces.push(
+      flat('# HELP ', name, ' ', escapeHelp(help), '\n# TYPE ', name, ' ', type, '\n'),
+    );
+  }
+
+  counter(series: CachedSeries & { value: number }): void {
+    this.pieces.push(
+      cachedText(this.names, series, this.name, false),
+      formatValue(series.value),
+      '\n',
+    );
+  }
+
+  gauge(series: CachedSeries & { value: number }): void {
+    this.counter(series);
+  }
+
+  histogram(
+    series: CachedSeries & { count: number; sum: number; counts: readonly number[] },
+  ): void {
+    const texts = this.texts!;
+    const pieces = this.pieces;
+    const labels = cachedText(this.names, series, this.name, true);
+    const close = labels === '' ? ' ' : '} ';
+    pieces.push(texts.count, labels, close, formatValue(series.count), '\n');
+    pieces.push(texts.sum, labels, close, formatValue(series.sum), '\n');
+    pushBuckets(pieces, texts, labels, series.counts);
+  }
+
+  end(): void {}
+}
+
+/**
+ * Serialises every bizmon family in catalog order in the text format (see TextFormatEncoder
+ * and walkRegistry for what is written).
  */
 export async function serializeRegistry(): Promise<string> {
   const parts: string[] = [];
@@ -133,66 +196,12 @@ export async function serializeRegistry(): Promise<string> {
  * exposition (50,000 series) into one string blocks the event loop for tens of ms, and holding
  * every chunk until the end would promote them all to the old generation (more major GCs).
  */
-export async function* registryChunks(): AsyncGenerator<string, void, undefined> {
-  // Pieces go into one reused array joined once per slice: joining yields a flat string, where
-  // `+=` would build millions of short-lived rope nodes for the garbage collector (measured: GC
-  // took two thirds of a 50,000-series scrape).
-  const pieces: string[] = [];
-  let inSlice = 0;
-  let sliceStart = performance.now();
-  // Called after each series: whether a slice is complete.
-  const sliceFull = (): boolean => {
-    if (++inSlice < SLICE_SERIES) return false;
-    inSlice = 0;
-    return true;
-  };
-  // Hands the slice out, then yields to the event loop if this run has lasted long enough.
-  async function* flush(): AsyncGenerator<string, void, undefined> {
-    const chunk = pieces.join('');
-    pieces.length = 0;
-    yield chunk;
-    if (performance.now() - sliceStart >= SLICE_BUDGET_MS) {
-      await yieldToLoop();
-      sliceStart = performance.now();
-    }
-  }
-
-  for (const family of allFamilies()) {
-    const { spec } = family;
-    const name = spec.name;
-    const names = spec.labelNames;
-    pieces.push(familyHeader(name, spec.help, spec.type));
-    if (family instanceof CounterFamily || family instanceof GaugeFamily) {
-      if (names.length === 0) family.labels();
-      const isGauge = family instanceof GaugeFamily;
-      for (const series of snapshot<CachedSeries & { value: number; hasValue?: boolean }>(family)) {
-        if (isGauge && !series.hasValue) continue;
-        pieces.push(cachedText(names, series, name, false), formatValue(series.value), '\n');
-        if (sliceFull()) yield* flush();
-      }
-    } else {
-      const texts = histogramTexts(family);
-      for (const series of snapshot(family)) {
-        const labels = cachedText(names, series as CachedSeries, name, true);
-        const close = labels === '' ? ' ' : '} ';
-        pieces.push(texts.count, labels, close, formatValue(series.count), '\n');
-        pieces.push(texts.sum, labels, close, formatValue(series.sum), '\n');
-        const counts = series.counts;
-        const tails = labels === '' ? texts.alone : texts.withLabels;
-        let cumulative = 0;
-        for (let i = 0; i < counts.length; i++) {
-          cumulative += counts[i]!;
-          pieces.push(texts.bucket, labels, tails[i]!, formatValue(cumulative), '\n');
-        }
-        if (sliceFull()) yield* flush();
-      }
-    }
-  }
-  if (pieces.length > 0) yield* flush();
+export function registryChunks(): AsyncGenerator<string, void, undefined> {
+  return walkRegistry(new TextFormatEncoder());
 }
 
-/** A scrape produced chunk by chunk. */
-export type ScrapeStream = () => AsyncIterable<string>;
+/** A scrape produced chunk by chunk, in the format asked for (text 0.0.4 when none). */
+export type ScrapeStream = (format?: ExpositionFormat) => AsyncIterable<string | Uint8Array>;
 
 /**
  * Scrape functions (ActivePipeline.scrape) that can also stream their text, keyed by the scrape
@@ -210,31 +219,32 @@ export function streamingScrapeOf(scrape: () => Promise<string>): ScrapeStream |
   return streamingScrapes.get(scrape);
 }
 
-/** Resolves when `res` can take more data, or has closed. */
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves when `out` can take more data, or has closed. */
+function drained(out: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
+      out.off('drain', done);
+      out.off('close', done);
       resolve();
     };
-    res.on('drain', done);
-    res.on('close', done);
+    out.on('drain', done);
+    out.on('close', done);
   });
 }
 
 /**
- * Writes `chunks` to `res` as they come and ends it, waiting for 'drain' when the socket is
- * full: without that, everything queued behind a slow reader is encoded in one writev() call
- * (measured: 50–100 ms at 50,000 series). Stops early when the client went away.
+ * Writes `chunks` to `out` (the response, or the gzip stream in front of it) as they come and
+ * ends it, waiting for 'drain' when it is full: without that, everything queued behind a slow
+ * reader is encoded in one writev() call (measured: 50–100 ms at 50,000 series). Stops early
+ * when the client went away.
  */
 export async function writeStream(
-  res: ServerResponse,
-  chunks: AsyncIterable<string>,
+  out: Writable | ServerResponse,
+  chunks: AsyncIterable<string | Uint8Array>,
 ): Promise<void> {
   for await (const chunk of chunks) {
-    if (res.destroyed) return;
-    if (!res.write(chunk)) await drained(res);
+    if (out.destroyed) return;
+    if (!out.write(chunk)) await drained(out);
   }
-  if (!res.destroyed) res.end();
+  if (!out.destroyed) out.end();
 }

@@ -45,6 +45,12 @@ export {
   PROMETHEUS_CONTENT_TYPE,
   type MonitoringRoute,
 } from './monitoring';
+export {
+  EXPOSITION_CONTENT_TYPES,
+  negotiateExposition,
+  type ExpositionChoice,
+  type ExpositionFormat,
+} from './formats/negotiate';
 export { onCollect, BizmonMetricProducer, SCOPE_NAME } from './producer';
 export {
   CounterFamily,

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBearerToken } from './auth';
-import { streamingScrapeOf, writeStream } from './exposition';
+import { streamingScrapeOf } from './exposition';
+import { EXPOSITION_CONTENT_TYPES, negotiateExposition } from './formats/negotiate';
+import { expositionHeaders, prepend, writeExposition } from './formats/respond';
 import { healthStatusOnly, runHealthChecks } from './health';
 import { warnRateLimited } from './log';
 import { state } from './state';
@@ -14,7 +16,7 @@ export type MonitoringRoute = 'metrics' | 'health' | 'stats';
 export const MONITORING_METHODS = 'GET, HEAD';
 
 /** Content type of the Prometheus text exposition format. */
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const PROMETHEUS_CONTENT_TYPE = EXPOSITION_CONTENT_TYPES.text;
 
 /** Maps a path's last segment (`/metrics`, `/monitoring/health`) to its route. */
 export function monitoringRouteOf(path: string): MonitoringRoute | undefined {
@@ -77,15 +79,13 @@ export async function serveMonitoring(
       const stream = streamingScrapeOf(pipeline.scrape);
       if (stream === undefined) send(res, 200, PROMETHEUS_CONTENT_TYPE, await pipeline.scrape());
       else {
+        // Format and gzip by Accept / Accept-Encoding (formats/negotiate.ts).
+        const choice = negotiateExposition(req.headers);
         // A large exposition goes out chunk by chunk as it is built, never as one long block.
-        const chunks = stream()[Symbol.asyncIterator]();
+        const chunks = stream(choice.format)[Symbol.asyncIterator]();
         const first = await chunks.next(); // collect callbacks run, and may fail, before the 200
-        res.writeHead(200, {
-          'content-type': PROMETHEUS_CONTENT_TYPE,
-          'cache-control': 'no-store',
-        });
-        if (!first.done) res.write(first.value);
-        await writeStream(res, { [Symbol.asyncIterator]: () => chunks });
+        res.writeHead(200, expositionHeaders(choice));
+        await writeExposition(res, choice, prepend(first, chunks));
       }
     } else if (route === 'health') {
       const report = await runHealthChecks();

@@ -32,6 +32,26 @@ export interface SeriesBase {
   expositionLabels?: string;
   /** @internal The labels as OpenTelemetry attributes, built by producer.ts on first export. */
   attributes?: Attributes;
+  /**
+   * @internal Protobuf bytes built by formats/protobuf.ts on first scrape, one char per byte
+   * (latin1): a counter's or gauge's whole Metric message (its value the last 8 bytes), a
+   * histogram's LabelPair fields.
+   */
+  protobufBytes?: string;
+}
+
+/**
+ * Wall-clock base of series' `createdMs`: an offset from it stays a small integer (stored
+ * unboxed) for twelve days, where a full timestamp would be a boxed double on every series.
+ * Kept on a global symbol, so two copies of this package read each other's series right.
+ */
+export const CREATED_BASE_MS: number = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for('bizmon.core.createdBase.v1')
+] ??= Date.now()) as number;
+
+/** When a counter or histogram series was created (ms since the epoch), for `_created`. */
+export function createdAtMs(series: { readonly createdMs: number }): number {
+  return CREATED_BASE_MS + series.createdMs;
 }
 
 type Node<S> = Map<unknown, Node<S> | S>;
@@ -198,10 +218,14 @@ export abstract class Family<
 /** A monotonically increasing count. */
 export class CounterSeries implements SeriesBase {
   value = 0;
+  /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
+  readonly createdMs = Date.now() - CREATED_BASE_MS;
   /** @internal See SeriesBase. */
   expositionLabels: string | undefined = undefined;
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
+  /** @internal See SeriesBase. */
+  protobufBytes: string | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly labelValues: readonly string[],
@@ -223,6 +247,8 @@ export class GaugeSeries implements SeriesBase {
   expositionLabels: string | undefined = undefined;
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
+  /** @internal See SeriesBase. */
+  protobufBytes: string | undefined = undefined;
   hasValue: boolean;
   constructor(
     private readonly metric: string,
@@ -269,10 +295,14 @@ export class HistogramSeries implements SeriesBase {
   expositionLabels: string | undefined = undefined;
   /** @internal See SeriesBase. */
   attributes: Attributes | undefined = undefined;
+  /** @internal See SeriesBase. */
+  protobufBytes: string | undefined = undefined;
   /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
   readonly counts: number[];
   sum = 0;
   count = 0;
+  /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
+  readonly createdMs = Date.now() - CREATED_BASE_MS;
   min = Infinity;
   max = -Infinity;
   constructor(

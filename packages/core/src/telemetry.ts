@@ -7,7 +7,9 @@ import { instruments } from './instruments';
 import { registerFallbackMeterProvider } from './global-meter-provider';
 import { info, warn } from './log';
 import { createExporterServer } from './exporter-server';
-import { registerStreamingScrape, registryChunks } from './exposition';
+import { registerStreamingScrape } from './exposition';
+import { formatChunks } from './formats/chunks';
+import type { ExpositionFormat } from './formats/negotiate';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
 import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
 import { state } from './state';
@@ -26,8 +28,13 @@ export interface Telemetry {
   readonly meterProvider: MeterProvider;
   /** The exporter's address, when its server is listening. */
   readonly exporterAddress: AddressInfo | undefined;
-  /** Collects and serialises every metric as `/metrics` serves it. */
+  /** Collects and serialises every metric as `/metrics` serves it (text 0.0.4). */
   scrape(): Promise<string>;
+  /**
+   * Collects and serialises every metric in `format`, as `/metrics` serves it to a client
+   * asking for that format: a string for the text formats, bytes for protobuf.
+   */
+  scrapeAs(format: ExpositionFormat): Promise<string | Buffer>;
   /** Flushes pushes, stops the exporter's server and turns recording off. */
   shutdown(): Promise<void>;
 }
@@ -87,15 +94,16 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
       warn('another global MeterProvider is registered; bizmon exports its own metrics only');
   }
 
-  async function* scrapeStream(): AsyncGenerator<string, void, undefined> {
+  async function* scrapeStream(
+    format: ExpositionFormat = 'text',
+  ): AsyncGenerator<string | Uint8Array, void, undefined> {
     await runCollectCallbacks();
     // target_info and the app's own instruments, then bizmon's families.
-    yield await sdkPipeline().appMetricsText();
-    yield* registryChunks();
+    yield* formatChunks(format, await sdkPipeline().appMetricsText());
   }
   const scrape = async (): Promise<string> => {
     const parts: string[] = [];
-    for await (const chunk of scrapeStream()) parts.push(chunk);
+    for await (const chunk of scrapeStream()) parts.push(chunk as string);
     return parts.join('');
   };
   registerStreamingScrape(scrape, scrapeStream);
@@ -130,6 +138,13 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
     },
     exporterAddress,
     scrape,
+    async scrapeAs(format) {
+      const parts: (string | Uint8Array)[] = [];
+      for await (const chunk of scrapeStream(format)) parts.push(chunk);
+      return format === 'protobuf'
+        ? Buffer.concat(parts as Uint8Array[])
+        : (parts as string[]).join('');
+    },
     async shutdown() {
       if (current !== telemetry) return;
       current = undefined;

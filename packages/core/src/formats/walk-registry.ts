@@ -1,0 +1,94 @@
+import { allFamilies } from '../instruments';
+import {
+  CounterFamily,
+  GaugeFamily,
+  type CounterSeries,
+  type GaugeSeries,
+  type HistogramFamily,
+  type HistogramSeries,
+} from '../registry';
+
+/**
+ * The one walk over bizmon's registry that every exposition format shares: families in catalog
+ * order, series in insertion order, handed to a format's encoder; output handed out in slices,
+ * yielding to the event loop whenever a slice has run long so a large registry never blocks
+ * the app.
+ */
+
+/** Longest a scrape may run before it yields to the event loop (ms). */
+const SLICE_BUDGET_MS = 5;
+
+/** Series encoded between two looks at the clock. */
+const SLICE_SERIES = 128;
+
+/** Any of bizmon's families. */
+export type AnyFamily = CounterFamily | GaugeFamily | HistogramFamily;
+
+/** One exposition format's writer of bizmon's families. */
+export interface RegistryEncoder<C> {
+  /** Starts a family (its HELP/TYPE lines or message header). */
+  begin(family: AnyFamily): void;
+  counter(series: CounterSeries): void;
+  gauge(series: GaugeSeries): void;
+  histogram(series: HistogramSeries): void;
+  /** Ends the current family. */
+  end(): void;
+  /** What was encoded since the last call, or undefined when nothing can be handed out yet. */
+  take(): C | undefined;
+}
+
+function snapshot<S>(family: { forEach(fn: (series: S) => void): void }): S[] {
+  const out: S[] = [];
+  family.forEach((s) => out.push(s));
+  return out;
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Encodes every family with `encoder`: also a family with no series yet (its header), and the
+ * unlabelled counters and gauges are created first so they export 0 from the start; a gauge
+ * without a value is left out. Series are snapshotted per family, so series created while the
+ * walk yields appear in the next scrape.
+ */
+export async function* walkRegistry<C>(
+  encoder: RegistryEncoder<C>,
+): AsyncGenerator<C, void, undefined> {
+  let inSlice = 0;
+  let sliceStart = performance.now();
+  // Hands out what the slice produced, then yields to the event loop if this run lasted long.
+  async function* flush(): AsyncGenerator<C, void, undefined> {
+    inSlice = 0;
+    const chunk = encoder.take();
+    if (chunk !== undefined) yield chunk;
+    if (performance.now() - sliceStart >= SLICE_BUDGET_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+
+  for (const family of allFamilies()) {
+    encoder.begin(family);
+    if (family instanceof CounterFamily) {
+      if (family.spec.labelNames.length === 0) family.labels();
+      for (const series of snapshot(family)) {
+        encoder.counter(series);
+        if (++inSlice === SLICE_SERIES) yield* flush();
+      }
+    } else if (family instanceof GaugeFamily) {
+      if (family.spec.labelNames.length === 0) family.labels();
+      for (const series of snapshot(family)) {
+        if (!series.hasValue) continue;
+        encoder.gauge(series);
+        if (++inSlice === SLICE_SERIES) yield* flush();
+      }
+    } else {
+      for (const series of snapshot(family)) {
+        encoder.histogram(series);
+        if (++inSlice === SLICE_SERIES) yield* flush();
+      }
+    }
+    encoder.end();
+  }
+  yield* flush();
+}

@@ -1,6 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { allFamilies } from './instruments';
-import { CounterFamily, GaugeFamily, type HistogramFamily, type SeriesBase } from './registry';
+import {
+  isGaugeFamily,
+  isHistogramFamily,
+  type FamilyData,
+  type HistogramData,
+  type SeriesBase,
+} from './registry';
+import { state } from './state';
 
 /**
  * Prometheus text format 0.0.4 straight from bizmon's registry. Why not the OpenTelemetry
@@ -95,13 +102,14 @@ interface HistogramTexts {
   readonly alone: readonly string[];
 }
 
-const histogramTextCache = new WeakMap<HistogramFamily, HistogramTexts>();
+/** A cache of a pure function of the family's spec, so it may stay per copy of @bizmon/core. */
+const histogramTextCache = new WeakMap<FamilyData<HistogramData>, HistogramTexts>();
 
-function histogramTexts(family: HistogramFamily): HistogramTexts {
+function histogramTexts(family: FamilyData<HistogramData>): HistogramTexts {
   let texts = histogramTextCache.get(family);
   if (!texts) {
     const name = family.spec.name;
-    const les = [...family.boundaries.map(formatBound), '+Inf'];
+    const les = [...(family.spec.buckets ?? []).map(formatBound), '+Inf'];
     texts = {
       count: flat(name, '_count'),
       sum: flat(name, '_sum'),
@@ -162,9 +170,10 @@ export async function* registryChunks(): AsyncGenerator<string, void, undefined>
     const name = spec.name;
     const names = spec.labelNames;
     pieces.push(familyHeader(name, spec.help, spec.type));
-    if (family instanceof CounterFamily || family instanceof GaugeFamily) {
-      if (names.length === 0) family.labels();
-      const isGauge = family instanceof GaugeFamily;
+    // The spec says what a family holds: it may come from another copy of @bizmon/core.
+    if (!isHistogramFamily(family)) {
+      if (names.length === 0) family.lookup();
+      const isGauge = isGaugeFamily(family);
       for (const series of snapshot<CachedSeries & { value: number; hasValue?: boolean }>(family)) {
         if (isGauge && !series.hasValue) continue;
         pieces.push(cachedText(names, series, name, false), formatValue(series.value), '\n');
@@ -195,19 +204,17 @@ export async function* registryChunks(): AsyncGenerator<string, void, undefined>
 export type ScrapeStream = () => AsyncIterable<string>;
 
 /**
- * Scrape functions (ActivePipeline.scrape) that can also stream their text, keyed by the scrape
- * function so that no shared state changes shape.
+ * @internal Declares that `scrape` (ActivePipeline.scrape) can also be had chunk by chunk from
+ * `stream`. Kept in the shared state, so that the monitoring endpoints of any copy of
+ * @bizmon/core stream the pipeline another copy started.
  */
-const streamingScrapes = new WeakMap<() => Promise<string>, ScrapeStream>();
-
-/** @internal Declares that `scrape` can also be had chunk by chunk from `stream`. */
 export function registerStreamingScrape(scrape: () => Promise<string>, stream: ScrapeStream): void {
-  streamingScrapes.set(scrape, stream);
+  state.streamingScrapes.set(scrape, stream);
 }
 
 /** @internal The streaming form of a pipeline's scrape function, when it has one. */
 export function streamingScrapeOf(scrape: () => Promise<string>): ScrapeStream | undefined {
-  return streamingScrapes.get(scrape);
+  return state.streamingScrapes.get(scrape);
 }
 
 /** Resolves when `res` can take more data, or has closed. */

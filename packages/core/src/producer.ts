@@ -11,7 +11,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { allFamilies } from './instruments';
-import { CounterFamily, GaugeFamily, type SeriesBase } from './registry';
+import { isCounterFamily, isGaugeFamily, type SeriesBase } from './registry';
 import { state } from './state';
 import { warnRateLimited } from './log';
 
@@ -89,26 +89,10 @@ export class BizmonMetricProducer implements MetricProducer {
         unit: spec.unit,
         valueType: ValueType.DOUBLE,
       };
-      if (family instanceof CounterFamily) {
-        if (spec.labelNames.length === 0) family.labels();
-        const dataPoints: DataPoint<number>[] = [];
-        family.forEach((s) =>
-          dataPoints.push({
-            startTime,
-            endTime,
-            attributes: attributesOf(spec.labelNames, s),
-            value: s.value,
-          }),
-        );
-        metrics.push({
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: true,
-          dataPoints,
-        });
-      } else if (family instanceof GaugeFamily) {
-        if (spec.labelNames.length === 0) family.labels();
+      // By the spec, not the class: the family may come from another copy of @bizmon/core.
+      // (Gauges first: a gauge's series also has everything a counter's has.)
+      if (isGaugeFamily(family)) {
+        if (spec.labelNames.length === 0) family.lookup();
         const dataPoints: DataPoint<number>[] = [];
         family.forEach((s) => {
           if (s.hasValue)
@@ -125,8 +109,26 @@ export class BizmonMetricProducer implements MetricProducer {
           dataPointType: DataPointType.GAUGE,
           dataPoints,
         });
+      } else if (isCounterFamily(family)) {
+        if (spec.labelNames.length === 0) family.lookup();
+        const dataPoints: DataPoint<number>[] = [];
+        family.forEach((s) =>
+          dataPoints.push({
+            startTime,
+            endTime,
+            attributes: attributesOf(spec.labelNames, s),
+            value: s.value,
+          }),
+        );
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.SUM,
+          isMonotonic: true,
+          dataPoints,
+        });
       } else {
-        const boundaries = [...family.boundaries];
+        const boundaries = [...(spec.buckets ?? [])];
         const dataPoints: DataPoint<Histogram>[] = [];
         family.forEach((s) =>
           dataPoints.push({

@@ -1,7 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,18 +12,10 @@ import { monitoringRouteOf, serveMonitoring } from './monitoring';
 import { createOtlpReader } from './otlp';
 import { registerStreamingScrape, registryChunks } from './exposition';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
-import { state } from './state';
+import { sharingRefused, state } from './state';
+import { BIZMON_VERSION } from './version';
 
-/** bizmon's own version, for system_info and the instrumentation scope. */
-export const BIZMON_VERSION: string = (() => {
-  try {
-    return (
-      JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+export { BIZMON_VERSION };
 
 /** What the OpenTelemetry serializer writes when the app has no instruments of its own. */
 const NO_REGISTERED_METRICS = '# no registered metrics';
@@ -42,11 +32,9 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-let current: Telemetry | undefined;
-
-/** The running pipeline, if any. */
+/** The running pipeline, if any, whichever copy of @bizmon/core in the process started it. */
 export function activeTelemetry(): Telemetry | undefined {
-  return current;
+  return state.telemetry;
 }
 
 function listen(server: Server, host: string, port: number): Promise<AddressInfo | undefined> {
@@ -72,10 +60,37 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
  * Starts recording and exporting: a MeterProvider (registered as the global one, so the app's
  * own OpenTelemetry instruments are exported too) whose readers collect bizmon's series, the
  * Prometheus endpoint on the exporter's port, and OTLP pushes when configured. Calling it
- * again returns the running pipeline. Never throws for a taken port.
+ * again, from this or any other copy of @bizmon/core in the process, returns the running pipeline.
+ * Never throws for a taken port. In a copy that cannot share the process's state (state.ts) it
+ * warns and starts nothing.
  */
-export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
-  if (current) return current;
+export function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
+  if (sharingRefused !== undefined) {
+    warn(`start ignored: ${sharingRefused}`);
+    return Promise.resolve(inertTelemetry(config));
+  }
+  if (state.starting) return state.starting;
+  const starting = start(config);
+  state.starting = starting;
+  // A start that failed leaves the way open for another.
+  starting.catch(() => {
+    if (state.starting === starting) state.starting = undefined;
+  });
+  return starting;
+}
+
+/** What startTelemetry() returns in a copy that records nothing: no server, an empty scrape. */
+function inertTelemetry(config: BizmonConfig): Telemetry {
+  return {
+    config,
+    meterProvider: new MeterProvider(),
+    exporterAddress: undefined,
+    scrape: () => Promise.resolve(''),
+    shutdown: () => Promise.resolve(),
+  };
+}
+
+async function start(config: BizmonConfig): Promise<Telemetry> {
   state.cardinalityLimit = config.cardinalityLimit;
   state.enabled = !config.disabled;
   if (config.requestContext === 'always') armRequestContext();
@@ -155,8 +170,9 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
     exporterAddress,
     scrape,
     async shutdown() {
-      if (current !== telemetry) return;
-      current = undefined;
+      if (state.telemetry !== telemetry) return;
+      state.telemetry = undefined;
+      state.starting = undefined;
       state.pipeline = undefined;
       state.enabled = false;
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
@@ -166,11 +182,11 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
       metrics.disable();
     },
   };
-  current = telemetry;
+  state.telemetry = telemetry;
   return telemetry;
 }
 
-/** Stops the running pipeline, if any. */
+/** Stops the running pipeline, if any (whichever copy of @bizmon/core started it). */
 export async function shutdownTelemetry(): Promise<void> {
-  await current?.shutdown();
+  await state.telemetry?.shutdown();
 }

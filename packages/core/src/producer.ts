@@ -11,7 +11,7 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { allFamilies } from './instruments';
-import { isCounterFamily, isGaugeFamily, type SeriesBase } from './registry';
+import { isGaugeFamily, isHistogramFamily, type CounterData, type SeriesBase } from './registry';
 import { state } from './state';
 import { warnRateLimited } from './log';
 
@@ -90,43 +90,31 @@ export class BizmonMetricProducer implements MetricProducer {
         valueType: ValueType.DOUBLE,
       };
       // By the spec, not the class: the family may come from another copy of @bizmon/core.
-      // (Gauges first: a gauge's series also has everything a counter's has.)
-      if (isGaugeFamily(family)) {
+      if (!isHistogramFamily(family)) {
+        const gauge = isGaugeFamily(family);
         if (spec.labelNames.length === 0) family.lookup();
         const dataPoints: DataPoint<number>[] = [];
-        family.forEach((s) => {
-          if (s.hasValue)
-            dataPoints.push({
-              startTime,
-              endTime,
-              attributes: attributesOf(spec.labelNames, s),
-              value: s.value,
-            });
-        });
-        metrics.push({
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.GAUGE,
-          dataPoints,
-        });
-      } else if (isCounterFamily(family)) {
-        if (spec.labelNames.length === 0) family.lookup();
-        const dataPoints: DataPoint<number>[] = [];
-        family.forEach((s) =>
+        family.forEach((s: CounterData & { hasValue?: boolean }) => {
+          if (gauge && !s.hasValue) return;
           dataPoints.push({
             startTime,
             endTime,
             attributes: attributesOf(spec.labelNames, s),
             value: s.value,
-          }),
-        );
-        metrics.push({
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: true,
-          dataPoints,
+          });
         });
+        const aggregationTemporality = AggregationTemporality.CUMULATIVE;
+        metrics.push(
+          gauge
+            ? { descriptor, aggregationTemporality, dataPointType: DataPointType.GAUGE, dataPoints }
+            : {
+                descriptor,
+                aggregationTemporality,
+                dataPointType: DataPointType.SUM,
+                isMonotonic: true,
+                dataPoints,
+              },
+        );
       } else {
         const boundaries = [...(spec.buckets ?? [])];
         const dataPoints: DataPoint<Histogram>[] = [];

@@ -82,11 +82,6 @@ export function isGaugeFamily(family: AnyFamilyData): family is FamilyData<Gauge
   return family.spec.type === 'gauge';
 }
 
-/** Whether `family` holds counter series (by its spec). */
-export function isCounterFamily(family: AnyFamilyData): family is FamilyData<CounterData> {
-  return family.spec.type === 'counter';
-}
-
 type Node<S> = Map<unknown, Node<S> | S>;
 
 /** Records a refused measurement: counted, and warned about at most once a minute per reason. */

@@ -33,7 +33,7 @@ function copyAs(version: string): string {
   return dir;
 }
 
-/** A version that differs from ours only in the patch number (our 0.x minor must match). */
+/** `version` with its major, minor or patch number raised by one. */
 function bump(version: string, part: 'major' | 'minor' | 'patch'): string {
   const [major, minor, patch] = version.split('.').map(Number) as [number, number, number];
   if (part === 'major') return `${major + 1}.0.0`;
@@ -46,13 +46,15 @@ interface Run {
   stderr: string;
 }
 
-async function run(firstDir: string, secondDir: string, mode: 'shared' | 'refused'): Promise<Run> {
+type Mode = 'shared' | 'refused' | 'older-shape';
+
+async function run(firstDir: string, secondDir: string, mode: Mode): Promise<Run> {
   // The temporary copy resolves its dependencies where the workspace's copy does.
   const nodePath = [join(workspaceCopy, 'node_modules'), join(root, 'node_modules')].join(
     delimiter,
   );
   const { stdout, stderr } = await runFile(process.execPath, [fixture, firstDir, secondDir, mode], {
-    env: { ...process.env, NODE_PATH: nodePath, BIZMON_REQUEST_CONTEXT: undefined },
+    env: { ...process.env, NODE_PATH: nodePath },
   });
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`the fixture printed no result:\n${stdout}\n${stderr}`);
@@ -65,13 +67,16 @@ function warnings(stderr: string): string[] {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-// A compatible copy: a patch release of ours. (Below 1.0 a minor release may break, so it is
-// refused: see the `refused` cases; version.test.ts covers minors above 1.0.)
+// A compatible copy of ours: a patch release (below 1.0 a minor release may break, so it is
+// refused: see the `refused` cases). And two copies of a 1.x with different minor versions.
 const compatible = copyAs(bump(ownVersion, 'patch'));
+const [olderMinor, newerMinor] = [copyAs('1.2.0'), copyAs('1.3.0')];
 
 describe.each([
   ['the workspace copy first', workspaceCopy, compatible],
   ['the other copy first', compatible, workspaceCopy],
+  ['1.2.0 first, then 1.3.0', olderMinor, newerMinor],
+  ['1.3.0 first, then 1.2.0', newerMinor, olderMinor],
 ])('two compatible copies, %s', (_title, firstDir, secondDir) => {
   let shared: Run;
   beforeAll(async () => {
@@ -119,6 +124,20 @@ describe.each([
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/dropped a measurement of ai_tasks_submitted_total/);
   });
+});
+
+test('a copy that finds a state without the fields its minor version added adds them', async () => {
+  const { result } = await run(workspaceCopy, compatible, 'older-shape');
+  expect(result).toMatchObject({ sameTelemetry: true, activeInFirst: true, stoppedForBoth: true });
+  const metrics = result.metrics as { status: number; text: string };
+  expect(metrics.status).toBe(200);
+  const families = expectMatchesCatalog(metrics.text);
+  expect(sampleValue(families, 'http_requests_total', { endpoint: '/orders' })).toBe(5);
+  expect(
+    sampleValue(families, 'bizmon_dropped_measurements_total', {
+      metric: 'ai_tasks_submitted_total',
+    }),
+  ).toBe(2);
 });
 
 describe.each([

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { BIZMON_VERSION } from '@bizmon/core';
 import { expectMatchesCatalog, sampleValue } from './support/exposition';
 import { get, startApp } from './support/apps';
 
@@ -52,7 +53,9 @@ describe.each(['express', 'fastify', 'koa'])('%s: five requests right after star
 
 /** Whether the request context is armed once the preload started and `code` ran. */
 function armedAfter(code: string): boolean {
-  const probe = `${code};setImmediate(()=>console.log(globalThis[Symbol.for('bizmon.core.state.v1')].requestContextInUse))`;
+  // The shared state's key carries the major version (packages/core/src/state.ts).
+  const key = `bizmon.core.v${BIZMON_VERSION.split('.')[0]}`;
+  const probe = `${code};setImmediate(()=>console.log(globalThis[Symbol.for('${key}')].requestContextInUse))`;
   const out = execFileSync(process.execPath, ['--require', '@bizmon/node/register', '-e', probe], {
     env: {
       ...process.env,

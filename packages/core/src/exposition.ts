@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import type { HistogramFamily, SeriesBase } from './registry';
+import type { FamilyData, HistogramData, SeriesBase } from './registry';
 import type { ExpositionFormat } from './formats/negotiate';
 import { walkRegistry, type AnyFamily, type RegistryEncoder } from './formats/walk-registry';
+import { state } from './state';
 
 /**
  * Prometheus text format 0.0.4 straight from bizmon's registry. Why not the OpenTelemetry
@@ -80,14 +81,15 @@ export interface HistogramTexts {
   readonly alone: readonly string[];
 }
 
-const histogramTextCache = new WeakMap<HistogramFamily, HistogramTexts>();
+/** A cache of a pure function of the family's spec, so it may stay per copy of @bizmon/core. */
+const histogramTextCache = new WeakMap<FamilyData<HistogramData>, HistogramTexts>();
 
 /** The series-independent strings of a histogram family. */
-export function histogramTexts(family: HistogramFamily): HistogramTexts {
+export function histogramTexts(family: FamilyData<HistogramData>): HistogramTexts {
   let texts = histogramTextCache.get(family);
   if (!texts) {
     const name = family.spec.name;
-    const les = [...family.boundaries.map(formatBound), '+Inf'];
+    const les = [...(family.spec.buckets ?? []).map(formatBound), '+Inf'];
     texts = {
       count: flat(name, '_count'),
       sum: flat(name, '_sum'),
@@ -147,7 +149,8 @@ class TextFormatEncoder extends Pieces implements RegistryEncoder<string> {
     const { name, help, type, labelNames } = family.spec;
     this.name = name;
     this.names = labelNames;
-    this.texts = type === 'histogram' ? histogramTexts(family as HistogramFamily) : undefined;
+    this.texts =
+      type === 'histogram' ? histogramTexts(family as FamilyData<HistogramData>) : undefined;
     this.pieces.push(
       flat('# HELP ', name, ' ', escapeHelp(help), '\n# TYPE ', name, ' ', type, '\n'),
     );
@@ -204,19 +207,17 @@ export function registryChunks(): AsyncGenerator<string, void, undefined> {
 export type ScrapeStream = (format?: ExpositionFormat) => AsyncIterable<string | Uint8Array>;
 
 /**
- * Scrape functions (ActivePipeline.scrape) that can also stream their text, keyed by the scrape
- * function so that no shared state changes shape.
+ * @internal Declares that `scrape` (ActivePipeline.scrape) can also be had chunk by chunk from
+ * `stream`. Kept in the shared state, so that the monitoring endpoints of any copy of
+ * @bizmon/core stream the pipeline another copy started.
  */
-const streamingScrapes = new WeakMap<() => Promise<string>, ScrapeStream>();
-
-/** @internal Declares that `scrape` can also be had chunk by chunk from `stream`. */
 export function registerStreamingScrape(scrape: () => Promise<string>, stream: ScrapeStream): void {
-  streamingScrapes.set(scrape, stream);
+  state.streamingScrapes.set(scrape, stream);
 }
 
 /** @internal The streaming form of a pipeline's scrape function, when it has one. */
 export function streamingScrapeOf(scrape: () => Promise<string>): ScrapeStream | undefined {
-  return streamingScrapes.get(scrape);
+  return state.streamingScrapes.get(scrape);
 }
 
 /** Resolves when `out` can take more data, or has closed. */

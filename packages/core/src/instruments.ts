@@ -1,5 +1,5 @@
 import { catalog, type MetricSpec, type MetricName } from './catalog';
-import { CounterFamily, GaugeFamily, HistogramFamily, setDropHook } from './registry';
+import { CounterFamily, GaugeFamily, HistogramFamily, type AnyFamilyData } from './registry';
 import { state } from './state';
 
 /** The family type a catalog spec produces. */
@@ -17,6 +17,8 @@ export type Instruments = { readonly [K in MetricName]: FamilyFor<(typeof catalo
 
 function familyFor(spec: MetricSpec): CounterFamily | GaugeFamily | HistogramFamily {
   const existing = state.families.get(spec.name);
+  // Another copy of the same major version may have created it, with its own classes: the same
+  // shape (state.ts), another identity, so only methods and fields are used, never instanceof.
   if (existing) return existing as CounterFamily | GaugeFamily | HistogramFamily;
   const created =
     spec.type === 'counter'
@@ -36,11 +38,14 @@ export const instruments: Instruments = Object.freeze(
   Object.fromEntries(Object.values(catalog).map((spec) => [spec.name, familyFor(spec)])),
 ) as unknown as Instruments;
 
-setDropHook((metric, reason) =>
-  instruments.bizmon_dropped_measurements_total.labels(metric, reason).add(1),
-);
+// The first copy to load sets it; any copy's is the same shared counter.
+state.recordDrop ??= (metric, reason) =>
+  instruments.bizmon_dropped_measurements_total.labels(metric, reason).add(1);
 
-/** Iterates the families in catalog order. */
-export function allFamilies(): (CounterFamily | GaugeFamily | HistogramFamily)[] {
-  return Object.values(instruments) as (CounterFamily | GaugeFamily | HistogramFamily)[];
+/**
+ * Every family of the process in creation order (this copy's catalog order, then metrics that
+ * only another copy's catalog has), as export code reads them: by their specs.
+ */
+export function allFamilies(): IterableIterator<AnyFamilyData> {
+  return state.families.values();
 }

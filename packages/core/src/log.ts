@@ -11,6 +11,12 @@
 import { redactUrls } from './redact-url';
 
 const WARN_INTERVAL_MS = 60_000;
+/**
+ * Per copy of @bizmon/core, not in the process's shared state (state.ts): the shared state logs
+ * through this module when it refuses a copy, so this module cannot depend on it. Warnings from
+ * shared families go through the copy that created them; at worst two copies warn for the same
+ * reason once a minute each.
+ */
 const lastWarned = new Map<string, number>();
 const MAX_REASONS = 1000;
 

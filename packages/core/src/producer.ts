@@ -7,7 +7,14 @@ import type {
   MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { allFamilies } from './instruments';
-import { CounterFamily, GaugeFamily, type SeriesBase } from './registry';
+import {
+  isGaugeFamily,
+  isHistogramFamily,
+  type CounterData,
+  type FamilyData,
+  type GaugeData,
+  type SeriesBase,
+} from './registry';
 import { state } from './state';
 import { warnRateLimited } from './log';
 import { otelCore, otelResources, sdkMetrics } from './otel-sdk';
@@ -84,44 +91,34 @@ export class BizmonMetricProducer implements MetricProducer {
         unit: spec.unit,
         valueType: ValueType.DOUBLE,
       };
-      if (family instanceof CounterFamily) {
-        if (spec.labelNames.length === 0) family.labels();
+      // By the spec, not the class: the family may come from another copy of @bizmon/core.
+      if (!isHistogramFamily(family)) {
+        const gauge = isGaugeFamily(family);
+        if (spec.labelNames.length === 0) family.lookup();
         const dataPoints: DataPoint<number>[] = [];
-        family.forEach((s) =>
+        (family as FamilyData<CounterData | GaugeData>).forEach((s) => {
+          if (gauge && !(s as GaugeData).hasValue) return;
           dataPoints.push({
             startTime,
             endTime,
             attributes: attributesOf(spec.labelNames, s),
             value: s.value,
-          }),
+          });
+        });
+        const aggregationTemporality = AggregationTemporality.CUMULATIVE;
+        metrics.push(
+          gauge
+            ? { descriptor, aggregationTemporality, dataPointType: DataPointType.GAUGE, dataPoints }
+            : {
+                descriptor,
+                aggregationTemporality,
+                dataPointType: DataPointType.SUM,
+                isMonotonic: true,
+                dataPoints,
+              },
         );
-        metrics.push({
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: true,
-          dataPoints,
-        });
-      } else if (family instanceof GaugeFamily) {
-        if (spec.labelNames.length === 0) family.labels();
-        const dataPoints: DataPoint<number>[] = [];
-        family.forEach((s) => {
-          if (s.hasValue)
-            dataPoints.push({
-              startTime,
-              endTime,
-              attributes: attributesOf(spec.labelNames, s),
-              value: s.value,
-            });
-        });
-        metrics.push({
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.GAUGE,
-          dataPoints,
-        });
       } else {
-        const boundaries = [...family.boundaries];
+        const boundaries = [...(spec.buckets ?? [])];
         const dataPoints: DataPoint<Histogram>[] = [];
         family.forEach((s) =>
           dataPoints.push({

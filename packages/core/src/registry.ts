@@ -54,22 +54,69 @@ export function createdAtMs(series: { readonly createdMs: number }): number {
   return CREATED_BASE_MS + series.createdMs;
 }
 
-type Node<S> = Map<unknown, Node<S> | S>;
+/** What a counter series holds. */
+export interface CounterData extends SeriesBase {
+  readonly value: number;
+  /** When the series was created, as an offset from CREATED_BASE_MS (createdAtMs). */
+  readonly createdMs: number;
+}
 
-let dropHook: ((metric: string, reason: DropReason, detail: string) => void) | undefined;
+/** What a gauge series holds; no sample is exported while `hasValue` is false. */
+export interface GaugeData extends SeriesBase {
+  readonly value: number;
+  readonly hasValue: boolean;
+}
+
+/** What a histogram series holds. */
+export interface HistogramData extends SeriesBase {
+  /** Per-bucket (non-cumulative) counts for the spec's buckets; the last slot is +Inf. */
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  /** When the series was created, as an offset from CREATED_BASE_MS (createdAtMs). */
+  readonly createdMs: number;
+}
+
+/**
+ * A metric family as every copy of @bizmon/core of the same major version sees it in the shared
+ * state (state.ts), whichever copy's classes created it: its spec, which says what its series
+ * hold, and its series. Export code reads families through this and never through the classes
+ * below, whose identity differs from copy to copy.
+ */
+export interface FamilyData<S extends SeriesBase = SeriesBase> {
+  readonly spec: MetricSpec;
+  /** The series for these label values, created on first use (Family#labels). */
+  lookup(v0?: unknown, v1?: unknown, v2?: unknown, v3?: unknown): S;
+  forEach(fn: (series: S) => void): void;
+  /** How many series the family holds. */
+  readonly size: number;
+}
+
+/** A family of any type, as the shared state holds it. */
+export type AnyFamilyData =
+  FamilyData<CounterData> | FamilyData<GaugeData> | FamilyData<HistogramData>;
+
+/** Whether `family` holds histogram series (by its spec). */
+export function isHistogramFamily(family: AnyFamilyData): family is FamilyData<HistogramData> {
+  return family.spec.type === 'histogram';
+}
+
+/** Whether `family` holds gauge series (by its spec). */
+export function isGaugeFamily(family: AnyFamilyData): family is FamilyData<GaugeData> {
+  return family.spec.type === 'gauge';
+}
+
+type Node<S> = Map<unknown, Node<S> | S>;
 
 /** Records a refused measurement: counted, and warned about at most once a minute per reason. */
 export function reportDrop(metric: string, reason: DropReason, detail: string): void {
-  dropHook?.(metric, reason, detail);
+  state.recordDrop?.(metric, reason);
   warnRateLimited(
     `drop:${metric}:${reason}`,
     `dropped a measurement of ${metric} (${reason}: ${detail}); counted in bizmon_dropped_measurements_total`,
   );
-}
-
-/** @internal Wired by instruments.ts to the bizmon_dropped_measurements_total counter. */
-export function setDropHook(hook: typeof dropHook): void {
-  dropHook = hook;
 }
 
 function describeLabel(value: unknown): string | undefined {
@@ -103,7 +150,7 @@ function exactArray(length: number, v0: string, v1: string, v2: string, v3: stri
 export abstract class Family<
   S extends SeriesBase,
   L extends readonly string[] = readonly string[],
-> {
+> implements FamilyData<S> {
   readonly spec: MetricSpec<string, L>;
   private readonly arity: number;
   private readonly root: Node<S> = new Map();
@@ -216,7 +263,7 @@ export abstract class Family<
 (Family.prototype as unknown as { labels: unknown }).labels = Family.prototype.lookup;
 
 /** A monotonically increasing count. */
-export class CounterSeries implements SeriesBase {
+export class CounterSeries implements CounterData {
   value = 0;
   /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
   readonly createdMs = Date.now() - CREATED_BASE_MS;
@@ -241,7 +288,7 @@ export class CounterSeries implements SeriesBase {
 }
 
 /** A value that goes up and down, or is absent (`hasValue` false: no sample is exported). */
-export class GaugeSeries implements SeriesBase {
+export class GaugeSeries implements GaugeData {
   value = 0;
   /** @internal See SeriesBase. */
   expositionLabels: string | undefined = undefined;
@@ -290,7 +337,7 @@ export class GaugeSeries implements SeriesBase {
 }
 
 /** Explicit-bucket histogram of non-negative values. */
-export class HistogramSeries implements SeriesBase {
+export class HistogramSeries implements HistogramData {
   /** @internal See SeriesBase. */
   expositionLabels: string | undefined = undefined;
   /** @internal See SeriesBase. */

@@ -11,8 +11,9 @@ import { registerStreamingScrape } from './exposition';
 import { formatChunks } from './formats/chunks';
 import type { ExpositionFormat } from './formats/negotiate';
 import { BizmonMetricProducer, runCollectCallbacks } from './producer';
+import { sdkMetrics } from './otel-sdk';
 import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
-import { state } from './state';
+import { sharingRefused, state } from './state';
 import { VERSION } from './version';
 
 /** bizmon's own version (@bizmon/core's), for system_info and the instrumentation scope. */
@@ -39,11 +40,9 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-let current: Telemetry | undefined;
-
-/** The running pipeline, if any. */
+/** The running pipeline, if any, whichever copy of @bizmon/core in the process started it. */
 export function activeTelemetry(): Telemetry | undefined {
-  return current;
+  return state.telemetry;
 }
 
 function listen(server: Server, host: string, port: number): Promise<AddressInfo | undefined> {
@@ -69,11 +68,42 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
  * Starts recording and exporting: the Prometheus endpoint on the exporter's port, OTLP pushes
  * when configured, and a global MeterProvider, so the app's own OpenTelemetry instruments are
  * exported too until the app registers its own (global-meter-provider.ts). The SDK behind it is
- * built on first use (sdk-pipeline.ts). Calling it again returns the running pipeline. Never
- * throws for a taken port.
+ * built on first use (sdk-pipeline.ts). Calling it again, from this or any other copy of
+ * @bizmon/core in the process, returns the running pipeline. Never throws for a taken port. In a
+ * copy that cannot share the process's state (state.ts) it warns and starts nothing.
  */
-export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
-  if (current) return current;
+export function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
+  if (sharingRefused !== undefined) {
+    warn(`start ignored: ${sharingRefused}`);
+    return Promise.resolve(inertTelemetry(config));
+  }
+  if (state.starting) return state.starting;
+  const starting = start(config);
+  state.starting = starting;
+  // A start that failed leaves the way open for another.
+  starting.catch(() => {
+    if (state.starting === starting) state.starting = undefined;
+  });
+  return starting;
+}
+
+/** What startTelemetry() returns in a copy that records nothing: no server, an empty scrape. */
+function inertTelemetry(config: BizmonConfig): Telemetry {
+  let meterProvider: MeterProvider | undefined;
+  return {
+    config,
+    // The SDK is loaded only if someone asks (otel-sdk.ts).
+    get meterProvider() {
+      return (meterProvider ??= new (sdkMetrics().MeterProvider)());
+    },
+    exporterAddress: undefined,
+    scrape: () => Promise.resolve(''),
+    scrapeAs: (format) => Promise.resolve(format === 'protobuf' ? Buffer.alloc(0) : ''),
+    shutdown: () => Promise.resolve(),
+  };
+}
+
+async function start(config: BizmonConfig): Promise<Telemetry> {
   state.cardinalityLimit = config.cardinalityLimit;
   state.enabled = !config.disabled;
   if (config.requestContext === 'always') armRequestContext();
@@ -146,8 +176,9 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
         : (parts as string[]).join('');
     },
     async shutdown() {
-      if (current !== telemetry) return;
-      current = undefined;
+      if (state.telemetry !== telemetry) return;
+      state.telemetry = undefined;
+      state.starting = undefined;
       state.pipeline = undefined;
       state.enabled = false;
       if (server) {
@@ -163,11 +194,11 @@ export async function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
       unregisterGlobal?.();
     },
   };
-  current = telemetry;
+  state.telemetry = telemetry;
   return telemetry;
 }
 
-/** Stops the running pipeline, if any. */
+/** Stops the running pipeline, if any (whichever copy of @bizmon/core started it). */
 export async function shutdownTelemetry(): Promise<void> {
-  await current?.shutdown();
+  await state.telemetry?.shutdown();
 }

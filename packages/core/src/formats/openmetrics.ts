@@ -10,10 +10,10 @@ import {
 } from '../exposition';
 import {
   createdAtMs,
-  type CounterSeries,
-  type GaugeSeries,
-  type HistogramFamily,
-  type HistogramSeries,
+  type CounterData,
+  type GaugeData,
+  type FamilyData,
+  type HistogramData,
 } from '../registry';
 import type { ParsedFamily } from './families';
 import { walkRegistry, type AnyFamily, type RegistryEncoder } from './walk-registry';
@@ -83,11 +83,12 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
     const familyName = type === 'counter' ? counterFamilyName(name) : name;
     this.total = type === 'counter' && !name.endsWith('_total') ? `${name}_total` : undefined;
     this.created = flat(familyName, '_created');
-    this.texts = type === 'histogram' ? histogramTexts(family as HistogramFamily) : undefined;
+    this.texts =
+      type === 'histogram' ? histogramTexts(family as FamilyData<HistogramData>) : undefined;
     this.pieces.push(header(familyName, help, type));
   }
 
-  counter(series: CounterSeries): void {
+  counter(series: CounterData): void {
     const text = cachedText(this.names, series, this.name, false);
     const labels = text.slice(this.name.length); // `{...} ` or ' '
     const pieces = this.pieces;
@@ -103,7 +104,7 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
     );
   }
 
-  gauge(series: GaugeSeries): void {
+  gauge(series: GaugeData): void {
     this.pieces.push(
       cachedText(this.names, series, this.name, false),
       formatValue(series.value),
@@ -111,7 +112,7 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
     );
   }
 
-  histogram(series: HistogramSeries): void {
+  histogram(series: HistogramData): void {
     const texts = this.texts!;
     const pieces = this.pieces;
     const labels = cachedText(this.names, series, this.name, true);

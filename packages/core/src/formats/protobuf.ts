@@ -1,9 +1,9 @@
 import {
   createdAtMs,
-  type CounterSeries,
-  type GaugeSeries,
-  type HistogramFamily,
-  type HistogramSeries,
+  type CounterData,
+  type GaugeData,
+  type FamilyData,
+  type HistogramData,
   type SeriesBase,
 } from '../registry';
 import type { ParsedFamily } from './families';
@@ -203,30 +203,32 @@ class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
     this.metrics = new ProtoWriter(this.headRoom + Math.max(1024, family.size * perSeries));
     this.metrics.skip(this.headRoom);
     if (type === 'histogram') {
-      this.cumulative = new Array<number>((family as HistogramFamily).boundaries.length).fill(0);
+      this.cumulative = new Array<number>(
+        ((family as FamilyData<HistogramData>).spec.buckets ?? []).length,
+      ).fill(0);
     }
   }
 
-  counter(series: CounterSeries): void {
+  counter(series: CounterData): void {
     const names = this.family!.spec.labelNames;
     const bytes =
       series.protobufBytes ?? cachedValueMetric(names, series, METRIC_COUNTER, createdAtMs(series));
     this.metrics.binaryEndingInDouble(bytes, series.value);
   }
 
-  gauge(series: GaugeSeries): void {
+  gauge(series: GaugeData): void {
     const names = this.family!.spec.labelNames;
     const bytes = series.protobufBytes ?? cachedValueMetric(names, series, METRIC_GAUGE);
     this.metrics.binaryEndingInDouble(bytes, series.value);
   }
 
-  histogram(series: HistogramSeries): void {
+  histogram(series: HistogramData): void {
     const labels = cachedLabels(this.family!.spec.labelNames, series);
     const cumulative = this.cumulative;
     const counts = series.counts;
     let running = 0;
     for (let i = 0; i < cumulative.length; i++) cumulative[i] = running += counts[i]!;
-    const bounds = (this.family as HistogramFamily).boundaries;
+    const bounds = (this.family as FamilyData<HistogramData>).spec.buckets ?? [];
     const created = createdAtMs(series);
     writeHistogramMetric(
       this.metrics,

@@ -1,11 +1,12 @@
 import { allFamilies } from '../instruments';
 import {
-  CounterFamily,
-  GaugeFamily,
-  type CounterSeries,
-  type GaugeSeries,
-  type HistogramFamily,
-  type HistogramSeries,
+  isGaugeFamily,
+  isHistogramFamily,
+  type AnyFamilyData,
+  type CounterData,
+  type FamilyData,
+  type GaugeData,
+  type HistogramData,
 } from '../registry';
 
 /**
@@ -21,16 +22,19 @@ const SLICE_BUDGET_MS = 5;
 /** Series encoded between two looks at the clock. */
 const SLICE_SERIES = 128;
 
-/** Any of bizmon's families. */
-export type AnyFamily = CounterFamily | GaugeFamily | HistogramFamily;
+/**
+ * Any of bizmon's families, as plain data: it may come from another copy of @bizmon/core
+ * (state.ts), so what it holds is read from its spec, never from its class.
+ */
+export type AnyFamily = AnyFamilyData;
 
 /** One exposition format's writer of bizmon's families. */
 export interface RegistryEncoder<C> {
   /** Starts a family (its HELP/TYPE lines or message header). */
   begin(family: AnyFamily): void;
-  counter(series: CounterSeries): void;
-  gauge(series: GaugeSeries): void;
-  histogram(series: HistogramSeries): void;
+  counter(series: CounterData): void;
+  gauge(series: GaugeData): void;
+  histogram(series: HistogramData): void;
   /** Ends the current family. */
   end(): void;
   /** What was encoded since the last call, or undefined when nothing can be handed out yet. */
@@ -69,22 +73,23 @@ export async function* walkRegistry<C>(
 
   for (const family of allFamilies()) {
     encoder.begin(family);
-    if (family instanceof CounterFamily) {
-      if (family.spec.labelNames.length === 0) family.labels();
+    if (isHistogramFamily(family)) {
       for (const series of snapshot(family)) {
-        encoder.counter(series);
+        encoder.histogram(series);
         if (++inSlice === SLICE_SERIES) yield* flush();
       }
-    } else if (family instanceof GaugeFamily) {
-      if (family.spec.labelNames.length === 0) family.labels();
+    } else if (isGaugeFamily(family)) {
+      if (family.spec.labelNames.length === 0) family.lookup();
       for (const series of snapshot(family)) {
         if (!series.hasValue) continue;
         encoder.gauge(series);
         if (++inSlice === SLICE_SERIES) yield* flush();
       }
     } else {
-      for (const series of snapshot(family)) {
-        encoder.histogram(series);
+      const counters = family as FamilyData<CounterData>;
+      if (counters.spec.labelNames.length === 0) counters.lookup();
+      for (const series of snapshot(counters)) {
+        encoder.counter(series);
         if (++inSlice === SLICE_SERIES) yield* flush();
       }
     }

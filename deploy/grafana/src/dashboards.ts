@@ -1,6 +1,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { graph, pie, single, withStandardVariables } from './panels';
 import { quantile, rateBy, ratio, rec, sel } from './queries';
+import { withRuntimeRow } from './runtime';
 
 /** A generated dashboard and the file it is written to in deploy/grafana/dashboards/. */
 export interface GeneratedDashboard {
@@ -97,10 +98,14 @@ function business(): dashboard.DashboardBuilder {
 }
 
 function http(): dashboard.DashboardBuilder {
+  return withRuntimeRow(httpRed());
+}
+
+function httpRed(): dashboard.DashboardBuilder {
   return base(
     'bizmon-http',
     'bizmon HTTP',
-    'Rate, errors and duration (RED) of HTTP requests by endpoint.',
+    'Rate, errors and duration (RED) of HTTP requests by endpoint, and the Node.js runtime serving them.',
   )
     .withRow(new dashboard.RowBuilder('Rate'))
     .withPanel(

@@ -32,6 +32,8 @@ export interface BizmonConfig {
    * `always` from the first request.
    */
   requestContext: RequestContextMode;
+  /** Whether the process and Node.js runtime families are exported (BIZMON_RUNTIME_METRICS). */
+  runtimeMetrics: boolean;
 }
 
 /** See {@link BizmonConfig.requestContext}. */
@@ -57,6 +59,7 @@ export interface BizmonOptions {
   bizmonDisabled?: boolean | string;
   bizmonHttpIgnore?: string | string[];
   bizmonRequestContext?: RequestContextMode;
+  bizmonRuntimeMetrics?: boolean | string;
 }
 
 const EXPORTER_KINDS = ['prometheus', 'otlp', 'none'] as const;
@@ -120,6 +123,7 @@ const variables = {
     form: 'a comma list of path prefixes starting with /',
   },
   BIZMON_REQUEST_CONTEXT: { schema: z.enum(REQUEST_CONTEXT_MODES), form: 'on-demand or always' },
+  BIZMON_RUNTIME_METRICS: { schema: bool, form: 'true or false' },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -182,5 +186,6 @@ export function resolveConfig(
     disabled: read('BIZMON_DISABLED') ?? false,
     httpIgnorePaths: read('BIZMON_HTTP_IGNORE') ?? [],
     requestContext: read('BIZMON_REQUEST_CONTEXT') ?? 'on-demand',
+    runtimeMetrics: read('BIZMON_RUNTIME_METRICS') ?? true,
   };
 }

@@ -57,6 +57,7 @@ export {
   type LabelValues,
 } from './registry';
 export { isOwnServerRequest } from './own-server';
+export { runtimeMetricsPlugin, startRuntimeMetrics, stopRuntimeMetrics } from './runtime-metrics';
 export type { BizmonPlugin } from './plugin';
 export {
   emitLoginFailure,

@@ -40,7 +40,15 @@ setDropHook((metric, reason) =>
   instruments.bizmon_dropped_measurements_total.labels(metric, reason).add(1),
 );
 
-/** Iterates the families in catalog order. */
-export function allFamilies(): (CounterFamily | GaugeFamily | HistogramFamily)[] {
-  return Object.values(instruments) as (CounterFamily | GaugeFamily | HistogramFamily)[];
+type AnyFamily = CounterFamily | GaugeFamily | HistogramFamily;
+const everyFamily = Object.freeze(Object.values(instruments) as AnyFamily[]);
+const withoutRuntime = Object.freeze(everyFamily.filter((f) => f.spec.area !== 'runtime'));
+
+/**
+ * The families to collect, in catalog order: the runtime ones only while runtime metrics run
+ * (state.runtimeMetrics), so an app that turned them off, or started core without
+ * @bizmon/node, exports no empty process_* or nodejs_* families.
+ */
+export function allFamilies(): readonly AnyFamily[] {
+  return state.runtimeMetrics ? everyFamily : withoutRuntime;
 }

@@ -1,0 +1,77 @@
+import {
+  monitorEventLoopDelay,
+  performance,
+  type EventLoopUtilization,
+  type IntervalHistogram,
+} from 'node:perf_hooks';
+import { instruments } from '../instruments';
+
+/** monitorEventLoopDelay's sampling interval (ms), prom-client's default precision. */
+export const EVENT_LOOP_RESOLUTION_MS = 10;
+
+const NS_PER_S = 1e9;
+
+/**
+ * Event-loop lag and utilization over the time since the previous collection. The delay
+ * histogram is libuv's (monitorEventLoopDelay: an unref'd native timer, no JavaScript between
+ * collections), read and reset at each collection so the min/max/mean/stddev/percentile gauges
+ * describe this scrape interval, not the one before. Caveat of Node's histogram: reset() also
+ * forgets the last tick, so a stall that begins within one resolution (10 ms) after a
+ * collection, before the timer's next tick, is not recorded.
+ */
+export class EventLoopSampler {
+  private readonly delay: IntervalHistogram;
+  private utilization: EventLoopUtilization;
+
+  constructor() {
+    this.delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+    this.delay.enable();
+    this.utilization = performance.eventLoopUtilization();
+  }
+
+  /**
+   * Sets the gauges; resolves once nodejs_eventloop_lag_seconds is measured (prom-client's
+   * meaning: how long a setImmediate queued now waits, taken in this collection rather than
+   * reported at the next).
+   */
+  sample(): Promise<void> {
+    const h = this.delay;
+    const stats = [
+      [instruments.nodejs_eventloop_lag_min_seconds, () => h.min],
+      [instruments.nodejs_eventloop_lag_max_seconds, () => h.max],
+      [instruments.nodejs_eventloop_lag_mean_seconds, () => h.mean],
+      [instruments.nodejs_eventloop_lag_stddev_seconds, () => h.stddev],
+      [instruments.nodejs_eventloop_lag_p50_seconds, () => h.percentile(50)],
+      [instruments.nodejs_eventloop_lag_p90_seconds, () => h.percentile(90)],
+      [instruments.nodejs_eventloop_lag_p99_seconds, () => h.percentile(99)],
+    ] as const;
+    if (h.count > 0) {
+      for (const [family, read] of stats) family.labels().set(read() / NS_PER_S);
+      h.reset();
+    } else {
+      // No tick completed since the last collection (collections under 10 ms apart): an empty
+      // histogram reports int64 max and NaN, so report nothing and keep accumulating.
+      for (const [family] of stats) family.labels().clear();
+    }
+
+    const now = performance.eventLoopUtilization();
+    instruments.nodejs_eventloop_utilization
+      .labels()
+      .set(performance.eventLoopUtilization(now, this.utilization).utilization);
+    this.utilization = now;
+
+    const queued = process.hrtime.bigint();
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        instruments.nodejs_eventloop_lag_seconds
+          .labels()
+          .set(Number(process.hrtime.bigint() - queued) / NS_PER_S);
+        resolve();
+      }),
+    );
+  }
+
+  stop(): void {
+    this.delay.disable();
+  }
+}

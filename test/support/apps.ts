@@ -38,11 +38,16 @@ export async function startApp(
     timeoutMs?: number;
     /** The line that says the app is up, with its port as the first group; default `READY <port>`. */
     ready?: RegExp;
+    /** Node.js options before the preload (`--expose-gc`). */
+    nodeArgs?: string[];
   } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
-  const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(preload === 'none' ? [script] : [preload, '@bizmon/node/register', script]),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: options.cwd ?? process.cwd(),
     env: {

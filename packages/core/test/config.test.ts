@@ -21,6 +21,7 @@ test('defaults follow the contract', () => {
     adminToken: undefined,
     metricsToken: undefined,
     requestContext: 'on-demand',
+    runtimeMetrics: true,
   });
   expect(logged()).toBe('');
 });
@@ -35,6 +36,7 @@ test('environment variables are read and options override them', () => {
     BIZMON_DISABLED: 'true',
     BIZMON_HTTP_IGNORE: '/internal,/ping',
     BIZMON_REQUEST_CONTEXT: 'always',
+    BIZMON_RUNTIME_METRICS: 'false',
   };
   const config = resolveConfig({ otelServiceName: 'from-options' }, env);
   expect(config).toMatchObject({
@@ -46,6 +48,7 @@ test('environment variables are read and options override them', () => {
     disabled: true,
     httpIgnorePaths: ['/internal', '/ping'],
     requestContext: 'always',
+    runtimeMetrics: false,
   });
 });
 

@@ -1,0 +1,73 @@
+import {
+  BizmonMetricProducer,
+  catalogSpecs,
+  resolveConfig,
+  runtimeMetricsPlugin,
+  startRuntimeMetrics,
+  stopRuntimeMetrics,
+} from '@bizmon/core';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { parseExposition } from '../../../test/support/exposition';
+import { useTelemetry } from '../../../test/support/telemetry';
+
+const bizmon = useTelemetry({ otelMetricsExporter: 'none' });
+const runtimeNames = catalogSpecs.filter((s) => s.area === 'runtime').map((s) => s.name);
+
+/** The shared state's collect callbacks (core keeps them on a global symbol). */
+function collectCallbacks(): number {
+  const key = Symbol.for('bizmon.core.state.v1');
+  return (globalThis as unknown as Record<symbol, { collectCallbacks: Set<unknown> }>)[key]!
+    .collectCallbacks.size;
+}
+
+async function exposedRuntimeFamilies(): Promise<string[]> {
+  const families = parseExposition(await bizmon.telemetry().scrape());
+  return runtimeNames.filter((n) => families.has(n));
+}
+
+afterEach(() => stopRuntimeMetrics());
+
+test('runtime families are exported only while runtime metrics run', async () => {
+  expect(await exposedRuntimeFamilies()).toEqual([]);
+  startRuntimeMetrics();
+  expect(await exposedRuntimeFamilies()).toEqual(runtimeNames);
+  stopRuntimeMetrics();
+  expect(await exposedRuntimeFamilies()).toEqual([]);
+});
+
+test('starting twice runs one collector; stopping removes its collect callback', () => {
+  const before = collectCallbacks();
+  startRuntimeMetrics();
+  startRuntimeMetrics();
+  expect(collectCallbacks()).toBe(before + 1);
+  stopRuntimeMetrics();
+  expect(collectCallbacks()).toBe(before);
+});
+
+test('the plugin honours BIZMON_RUNTIME_METRICS', async () => {
+  await runtimeMetricsPlugin.start!(resolveConfig({}, { BIZMON_RUNTIME_METRICS: 'false' }));
+  expect(await exposedRuntimeFamilies()).toEqual([]);
+  await runtimeMetricsPlugin.start!(resolveConfig({}, {}));
+  expect(await exposedRuntimeFamilies()).toEqual(runtimeNames);
+  await runtimeMetricsPlugin.shutdown!();
+  expect(await exposedRuntimeFamilies()).toEqual([]);
+});
+
+test('OTLP readers get the runtime families with their types', async () => {
+  startRuntimeMetrics();
+  const { resourceMetrics } = await new BizmonMetricProducer('test').collect();
+  const metrics = new Map(
+    resourceMetrics.scopeMetrics[0]!.metrics.map((m) => [m.descriptor.name, m]),
+  );
+  const cpu = metrics.get('process_cpu_seconds_total')!;
+  expect(cpu.dataPointType).toBe(DataPointType.SUM);
+  expect(cpu.dataPoints[0]!.value).toBeGreaterThan(0);
+  expect(metrics.get('process_resident_memory_bytes')!.dataPointType).toBe(DataPointType.GAUGE);
+  expect(metrics.get('process_resident_memory_bytes')!.descriptor.unit).toBe('By');
+  expect(metrics.get('nodejs_gc_duration_seconds')!.dataPointType).toBe(DataPointType.HISTOGRAM);
+  expect(metrics.get('nodejs_eventloop_utilization')!.dataPoints).toHaveLength(1);
+  stopRuntimeMetrics();
+  const after = await new BizmonMetricProducer('test').collect();
+  const names = after.resourceMetrics.scopeMetrics[0]!.metrics.map((m) => m.descriptor.name);
+  expect(names.filter((n) => runtimeNames.includes(n))).toEqual([]);
+});

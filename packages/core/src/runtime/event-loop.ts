@@ -11,6 +11,17 @@ export const EVENT_LOOP_RESOLUTION_MS = 10;
 
 const NS_PER_S = 1e9;
 
+/** Each lag statistic's gauge and how to read it (in ns) from the delay histogram. */
+const DELAY_STATS = [
+  [instruments.nodejs_eventloop_lag_min_seconds, (h: IntervalHistogram) => h.min],
+  [instruments.nodejs_eventloop_lag_max_seconds, (h: IntervalHistogram) => h.max],
+  [instruments.nodejs_eventloop_lag_mean_seconds, (h: IntervalHistogram) => h.mean],
+  [instruments.nodejs_eventloop_lag_stddev_seconds, (h: IntervalHistogram) => h.stddev],
+  [instruments.nodejs_eventloop_lag_p50_seconds, (h: IntervalHistogram) => h.percentile(50)],
+  [instruments.nodejs_eventloop_lag_p90_seconds, (h: IntervalHistogram) => h.percentile(90)],
+  [instruments.nodejs_eventloop_lag_p99_seconds, (h: IntervalHistogram) => h.percentile(99)],
+] as const;
+
 /**
  * Event-loop lag and utilization over the time since the previous collection. The delay
  * histogram is libuv's (monitorEventLoopDelay: an unref'd native timer, no JavaScript between
@@ -36,22 +47,13 @@ export class EventLoopSampler {
    */
   sample(): Promise<void> {
     const h = this.delay;
-    const stats = [
-      [instruments.nodejs_eventloop_lag_min_seconds, () => h.min],
-      [instruments.nodejs_eventloop_lag_max_seconds, () => h.max],
-      [instruments.nodejs_eventloop_lag_mean_seconds, () => h.mean],
-      [instruments.nodejs_eventloop_lag_stddev_seconds, () => h.stddev],
-      [instruments.nodejs_eventloop_lag_p50_seconds, () => h.percentile(50)],
-      [instruments.nodejs_eventloop_lag_p90_seconds, () => h.percentile(90)],
-      [instruments.nodejs_eventloop_lag_p99_seconds, () => h.percentile(99)],
-    ] as const;
     if (h.count > 0) {
-      for (const [family, read] of stats) family.labels().set(read() / NS_PER_S);
+      for (const [family, read] of DELAY_STATS) family.labels().set(read(h) / NS_PER_S);
       h.reset();
     } else {
       // No tick completed since the last collection (collections under 10 ms apart): an empty
       // histogram reports int64 max and NaN, so report nothing and keep accumulating.
-      for (const [family] of stats) family.labels().clear();
+      for (const [family] of DELAY_STATS) family.labels().clear();
     }
 
     const now = performance.eventLoopUtilization();

@@ -4,6 +4,8 @@
  * follow what the process does; BIZMON_RUNTIME_METRICS=false removes them.
  */
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { catalogSpecs } from '@bizmon/core';
@@ -226,6 +228,28 @@ describe('runtime metrics with the preload (default on)', () => {
     expect(max).toBeGreaterThan(0);
     expect(only(after, 'nodejs_eventloop_lag_min_seconds')).toBeLessThanOrEqual(max);
     expect(only(after, 'nodejs_eventloop_lag_p50_seconds')).toBeLessThanOrEqual(max);
+  });
+
+  test('a scrape that arrives during a stall still reports the stall', async () => {
+    await scrape(running);
+    // A connection opened beforehand, so the request's bytes wait in the socket while the app
+    // is blocked (from 20 to 220 ms after /block arrives) and are read in the first poll after
+    // the block — before libuv runs the delay histogram's overdue tick (timers phase). The
+    // collection must let that tick record the block before it reads and resets.
+    const socket = connect(running.exporterPort, '127.0.0.1');
+    await once(socket, 'connect');
+    const blocked = hit(running, '/block?ms=200');
+    await new Promise((r) => setTimeout(r, 60));
+    let response = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (response += chunk));
+    // HTTP/1.0: the body comes unchunked and the server closes the connection after it.
+    socket.write('GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n');
+    await Promise.all([once(socket, 'end'), blocked]);
+    socket.destroy();
+    expect(response).toMatch(/^HTTP\/1\.[01] 200 /);
+    const during = expectMatchesCatalog(response.slice(response.indexOf('\r\n\r\n') + 4));
+    expect(only(during, 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.2);
   });
 });
 

@@ -41,11 +41,21 @@ export class EventLoopSampler {
   }
 
   /**
-   * Sets the gauges; resolves once nodejs_eventloop_lag_seconds is measured (prom-client's
-   * meaning: how long a setImmediate queued now waits, taken in this collection rather than
-   * reported at the next).
+   * Sets the gauges. First nodejs_eventloop_lag_seconds, with prom-client's meaning (how long a
+   * setImmediate queued now waits) but measured in this collection rather than reported at the
+   * next. Then it waits for the timers phase before reading the histogram: after a stall in a
+   * timer callback, libuv serves a scrape that arrived meanwhile (poll phase) before it runs the
+   * histogram's overdue tick (timers phase), and the reset would drop the stall's sample.
    */
-  sample(): Promise<void> {
+  async sample(): Promise<void> {
+    const queued = process.hrtime.bigint();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    instruments.nodejs_eventloop_lag_seconds
+      .labels()
+      .set(Number(process.hrtime.bigint() - queued) / NS_PER_S);
+    // The histogram's timer is due no later than this one, and libuv runs timers in deadline order.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+
     const h = this.delay;
     if (h.count > 0) {
       for (const [family, read] of DELAY_STATS) family.labels().set(read(h) / NS_PER_S);
@@ -61,16 +71,6 @@ export class EventLoopSampler {
       .labels()
       .set(performance.eventLoopUtilization(now, this.utilization).utilization);
     this.utilization = now;
-
-    const queued = process.hrtime.bigint();
-    return new Promise((resolve) =>
-      setImmediate(() => {
-        instruments.nodejs_eventloop_lag_seconds
-          .labels()
-          .set(Number(process.hrtime.bigint() - queued) / NS_PER_S);
-        resolve();
-      }),
-    );
   }
 
   stop(): void {

@@ -98,10 +98,6 @@ function business(): dashboard.DashboardBuilder {
 }
 
 function http(): dashboard.DashboardBuilder {
-  return withRuntimeRow(httpRed());
-}
-
-function httpRed(): dashboard.DashboardBuilder {
   return base(
     'bizmon-http',
     'bizmon HTTP',
@@ -535,7 +531,7 @@ function errorsAndSecurity(): dashboard.DashboardBuilder {
 export function buildDashboards(): GeneratedDashboard[] {
   return [
     business(),
-    http(),
+    withRuntimeRow(http()),
     database(),
     cache(),
     usersAndCredits(),

@@ -56,11 +56,16 @@ export async function startApp(
     openFiles?: number;
     /** The node binary; APP_NODE by default. */
     node?: string;
+    /** Node.js options before the preload (`--expose-gc`). */
+    nodeArgs?: string[];
   } = {},
 ): Promise<RunningApp> {
   const exporterPort = await freePort();
   const preload = options.preload ?? '--require';
-  const args = preload === 'none' ? [script] : [preload, '@bizmon/node/register', script];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(preload === 'none' ? [script] : [preload, '@bizmon/node/register', script]),
+  ];
   const node = options.node ?? APP_NODE;
   const [command, argv] =
     options.openFiles === undefined

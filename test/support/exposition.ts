@@ -1,6 +1,7 @@
 /**
  * Test support: parses Prometheus text exposition and checks it against the metric catalog.
  */
+import { spawnSync } from 'node:child_process';
 import { catalogSpecs, type MetricSpec } from '@bizmon/core';
 
 export interface Sample {
@@ -115,4 +116,24 @@ export function sampleValue(
   return family.samples
     .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
+}
+
+/**
+ * What `promtool check metrics` objects to in prom-client's runtime names, which bizmon keeps
+ * letter for letter so that the community Node.js dashboards work: two gauges ending in `_total`.
+ */
+export const PROM_CLIENT_NAME_LINTS: readonly string[] = [
+  'nodejs_active_handles_total non-counter metrics should not have "_total" suffix',
+  'nodejs_active_requests_total non-counter metrics should not have "_total" suffix',
+];
+
+/** `promtool check metrics` over `text`: its findings, one per line, sorted ([] when clean). */
+export function promtoolFindings(text: string): string[] {
+  const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (run.error) throw run.error;
+  return `${run.stdout}${run.stderr}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 }

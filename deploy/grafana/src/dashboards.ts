@@ -1,6 +1,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { graph, pie, single, withStandardVariables } from './panels';
 import { quantile, rateBy, ratio, rec, sel } from './queries';
+import { withRuntimeRow } from './runtime';
 
 /** A generated dashboard and the file it is written to in deploy/grafana/dashboards/. */
 export interface GeneratedDashboard {
@@ -100,7 +101,7 @@ function http(): dashboard.DashboardBuilder {
   return base(
     'bizmon-http',
     'bizmon HTTP',
-    'Rate, errors and duration (RED) of HTTP requests by endpoint.',
+    'Rate, errors and duration (RED) of HTTP requests by endpoint, and the Node.js runtime serving them.',
   )
     .withRow(new dashboard.RowBuilder('Rate'))
     .withPanel(
@@ -530,7 +531,7 @@ function errorsAndSecurity(): dashboard.DashboardBuilder {
 export function buildDashboards(): GeneratedDashboard[] {
   return [
     business(),
-    http(),
+    withRuntimeRow(http()),
     database(),
     cache(),
     usersAndCredits(),

@@ -7,8 +7,12 @@
 /** Prometheus metric type of a catalog entry. */
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
-/** The package that records a metric (where it comes from, for docs and dashboards). */
-export type MetricArea = 'http' | 'db' | 'cache' | 'business' | 'bizmon';
+/**
+ * What records a metric (where it comes from, for docs and dashboards): a package, bizmon's own
+ * health, or `runtime` — the process and Node.js families that core samples at collection time
+ * (BIZMON_RUNTIME_METRICS).
+ */
+export type MetricArea = 'http' | 'db' | 'cache' | 'business' | 'bizmon' | 'runtime';
 
 /** One metric: its exposed name, type, help text, unit, label names and buckets. */
 export interface MetricSpec<
@@ -49,6 +53,8 @@ const DB_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1] as const;
 const CACHE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
 const AI_TASK_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1200] as const;
 const CREDITS_BUCKETS = [0, 10, 50, 100, 500, 1000, 5000] as const;
+/** prom-client's default GC buckets (lib/metrics/gc.js), so its dashboards' queries work. */
+const GC_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5] as const;
 
 /** Every metric, keyed by its exposed name. */
 export const catalog = {
@@ -353,6 +359,256 @@ export const catalog = {
     unit: '1',
     labelNames: ['service_name', 'service_version', 'node_version', 'bizmon_version'],
     area: 'business',
+  }),
+
+  // Runtime: the process and Node.js families of prom-client's collectDefaultMetrics(), under
+  // its names, types, labels and buckets (so the community Node.js dashboards work), plus
+  // event-loop utilization. Sampled at collection time (runtime-metrics.ts); gauges have no
+  // sample until first measured. Absent when BIZMON_RUNTIME_METRICS=false.
+  process_cpu_user_seconds_total: spec({
+    name: 'process_cpu_user_seconds_total',
+    type: 'counter',
+    help: 'Total user CPU time spent in seconds.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_cpu_system_seconds_total: spec({
+    name: 'process_cpu_system_seconds_total',
+    type: 'counter',
+    help: 'Total system CPU time spent in seconds.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_cpu_seconds_total: spec({
+    name: 'process_cpu_seconds_total',
+    type: 'counter',
+    help: 'Total user and system CPU time spent in seconds.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_start_time_seconds: spec({
+    name: 'process_start_time_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Start time of the process since unix epoch in seconds.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_resident_memory_bytes: spec({
+    name: 'process_resident_memory_bytes',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Resident memory size in bytes.',
+    unit: 'By',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_virtual_memory_bytes: spec({
+    name: 'process_virtual_memory_bytes',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Virtual memory size in bytes.',
+    unit: 'By',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_heap_bytes: spec({
+    name: 'process_heap_bytes',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Process heap size in bytes.',
+    unit: 'By',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_open_fds: spec({
+    name: 'process_open_fds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Number of open file descriptors.',
+    unit: '{file_descriptor}',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  process_max_fds: spec({
+    name: 'process_max_fds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Maximum number of open file descriptors.',
+    unit: '{file_descriptor}',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_seconds: spec({
+    name: 'nodejs_eventloop_lag_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Lag of event loop in seconds.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_min_seconds: spec({
+    name: 'nodejs_eventloop_lag_min_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'The minimum recorded event loop delay.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_max_seconds: spec({
+    name: 'nodejs_eventloop_lag_max_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'The maximum recorded event loop delay.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_mean_seconds: spec({
+    name: 'nodejs_eventloop_lag_mean_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'The mean of the recorded event loop delays.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_stddev_seconds: spec({
+    name: 'nodejs_eventloop_lag_stddev_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'The standard deviation of the recorded event loop delays.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_p50_seconds: spec({
+    name: 'nodejs_eventloop_lag_p50_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'The 50th percentile of the recorded event loop delays.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_p90_seconds: spec({
+    name: 'nodejs_eventloop_lag_p90_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'The 90th percentile of the recorded event loop delays.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_lag_p99_seconds: spec({
+    name: 'nodejs_eventloop_lag_p99_seconds',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'The 99th percentile of the recorded event loop delays.',
+    unit: 's',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_eventloop_utilization: spec({
+    name: 'nodejs_eventloop_utilization',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Share of the time since the previous collection the event loop was busy (0 to 1).',
+    unit: '1',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_active_handles_total: spec({
+    name: 'nodejs_active_handles_total',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Total number of active handles.',
+    unit: '{handle}',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_active_requests_total: spec({
+    name: 'nodejs_active_requests_total',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Total number of active requests.',
+    unit: '{request}',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_heap_size_total_bytes: spec({
+    name: 'nodejs_heap_size_total_bytes',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Process heap size from Node.js in bytes.',
+    unit: 'By',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_heap_size_used_bytes: spec({
+    name: 'nodejs_heap_size_used_bytes',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Process heap size used from Node.js in bytes.',
+    unit: 'By',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_external_memory_bytes: spec({
+    name: 'nodejs_external_memory_bytes',
+    type: 'gauge',
+    absentUntilSet: true,
+    help: 'Node.js external memory size in bytes.',
+    unit: 'By',
+    labelNames: [],
+    area: 'runtime',
+  }),
+  nodejs_heap_space_size_total_bytes: spec({
+    name: 'nodejs_heap_space_size_total_bytes',
+    type: 'gauge',
+    help: 'Process heap space size total from Node.js in bytes.',
+    unit: 'By',
+    labelNames: ['space'],
+    area: 'runtime',
+  }),
+  nodejs_heap_space_size_used_bytes: spec({
+    name: 'nodejs_heap_space_size_used_bytes',
+    type: 'gauge',
+    help: 'Process heap space size used from Node.js in bytes.',
+    unit: 'By',
+    labelNames: ['space'],
+    area: 'runtime',
+  }),
+  nodejs_heap_space_size_available_bytes: spec({
+    name: 'nodejs_heap_space_size_available_bytes',
+    type: 'gauge',
+    help: 'Process heap space size available from Node.js in bytes.',
+    unit: 'By',
+    labelNames: ['space'],
+    area: 'runtime',
+  }),
+  nodejs_version_info: spec({
+    name: 'nodejs_version_info',
+    type: 'gauge',
+    help: 'Node.js version info.',
+    unit: '1',
+    labelNames: ['version', 'major', 'minor', 'patch'],
+    area: 'runtime',
+  }),
+  nodejs_gc_duration_seconds: spec({
+    name: 'nodejs_gc_duration_seconds',
+    type: 'histogram',
+    help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
+    unit: 's',
+    labelNames: ['kind'],
+    buckets: GC_BUCKETS,
+    area: 'runtime',
   }),
 
   // bizmon's own health

@@ -44,6 +44,8 @@ export interface BizmonConfig {
    * (Node 24; see requestContextIsCheap), else `on-demand`.
    */
   requestContext: RequestContextMode;
+  /** Whether the process and Node.js runtime families are exported (BIZMON_RUNTIME_METRICS). */
+  runtimeMetrics: boolean;
 }
 
 /** See {@link BizmonConfig.requestContext}. */
@@ -71,6 +73,7 @@ export interface BizmonOptions {
   bizmonDisabled?: boolean | string;
   bizmonHttpIgnore?: string | string[];
   bizmonRequestContext?: RequestContextMode;
+  bizmonRuntimeMetrics?: boolean | string;
 }
 
 const EXPORTER_KINDS = ['prometheus', 'otlp', 'none'] as const;
@@ -187,6 +190,7 @@ const variables = {
     parse: (raw: unknown) => (oneOf(REQUEST_CONTEXT_MODES)(raw) ? raw : undefined),
     form: 'on-demand or always',
   },
+  BIZMON_RUNTIME_METRICS: { parse: bool, form: 'true or false' },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -254,5 +258,6 @@ export function resolveConfig(
     httpIgnorePaths: read('BIZMON_HTTP_IGNORE') ?? [],
     requestContext:
       read('BIZMON_REQUEST_CONTEXT') ?? (requestContextIsCheap ? 'always' : 'on-demand'),
+    runtimeMetrics: read('BIZMON_RUNTIME_METRICS') ?? true,
   };
 }

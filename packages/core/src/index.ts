@@ -67,6 +67,7 @@ export {
 } from './registry';
 export { isOwnRedisClient, isOwnServerRequest, OWN_REDIS_CONNECTION_NAME } from './own-server';
 export { unwrapMethod, wrapMethod } from './wrap';
+export { runtimeMetricsPlugin, startRuntimeMetrics, stopRuntimeMetrics } from './runtime-metrics';
 export type { BizmonPlugin } from './plugin';
 export {
   emitLoginFailure,

@@ -44,8 +44,14 @@ state.recordDrop ??= (metric, reason) =>
 
 /**
  * Every family of the process in creation order (this copy's catalog order, then metrics that
- * only another copy's catalog has), as export code reads them: by their specs.
+ * only another copy's catalog has), as export code reads them: by their specs. The runtime
+ * families only while runtime metrics run (state.runtimeMetrics), so an app that turned them
+ * off, or started core without @bizmon/node, exports no empty process_* or nodejs_* families.
  */
-export function allFamilies(): IterableIterator<AnyFamilyData> {
-  return state.families.values();
+export function allFamilies(): Iterable<AnyFamilyData> {
+  return state.runtimeMetrics ? state.families.values() : withoutRuntime(state.families.values());
+}
+
+function* withoutRuntime(families: Iterable<AnyFamilyData>): Generator<AnyFamilyData> {
+  for (const family of families) if (family.spec.area !== 'runtime') yield family;
 }

@@ -50,6 +50,11 @@ export interface SharedState {
   readonly ownServers: WeakSet<object>;
   /** Callbacks run before each collection (observable gauges such as Redis memory). */
   readonly collectCallbacks: Set<() => void | Promise<void>>;
+  /**
+   * Whether the runtime families (catalog area `runtime`) are sampled and exported: true while
+   * runtime-metrics.ts runs (started by @bizmon/node unless BIZMON_RUNTIME_METRICS=false).
+   */
+  runtimeMetrics: boolean;
   /** Set while started, from the moment recording starts (before the exporter listens). */
   pipeline: ActivePipeline | undefined;
   /** The started pipeline, once startTelemetry() has finished. */
@@ -83,6 +88,7 @@ function create(): SharedState {
     healthChecks: new Map(),
     ownServers: new WeakSet(),
     collectCallbacks: new Set(),
+    runtimeMetrics: false,
     pipeline: undefined,
     telemetry: undefined,
     starting: undefined,

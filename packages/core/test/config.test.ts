@@ -24,6 +24,7 @@ test('defaults follow the contract', () => {
     metricsToken: undefined,
     // AsyncLocalStorage is cheap to enter from Node 24 on (AsyncContextFrame): see context.ts.
     requestContext: Number(process.versions.node.split('.')[0]) >= 24 ? 'always' : 'on-demand',
+    runtimeMetrics: true,
   });
   expect(logged()).toBe('');
 });
@@ -40,6 +41,7 @@ test('environment variables are read and options override them', () => {
     BIZMON_REQUEST_CONTEXT: 'always',
     BIZMON_EXPORTER_MAX_CONNECTIONS: '8',
     BIZMON_EXPORTER_TIMEOUT_MS: '500',
+    BIZMON_RUNTIME_METRICS: 'false',
   };
   const config = resolveConfig({ otelServiceName: 'from-options' }, env);
   expect(config).toMatchObject({
@@ -53,6 +55,7 @@ test('environment variables are read and options override them', () => {
     requestContext: 'always',
     exporterMaxConnections: 8,
     exporterTimeoutMs: 500,
+    runtimeMetrics: false,
   });
 });
 

@@ -3,7 +3,7 @@ import { publish, type ActivityStore } from './activity';
 import { recording } from './input';
 import { Calendar } from './calendar';
 import { LocalActivity } from './local-activity';
-import { RedisActivity } from './redis-activity';
+import type * as RedisActivityModule from './redis-activity';
 import { loadIoredis } from './ioredis';
 
 /** Longest user id accepted; ids are hashed, never labels, but a megabyte id is a bug. */
@@ -58,7 +58,10 @@ function createStore(
 ): ActivityStore {
   if (options.redisUrl) {
     const loaded = loadIoredis();
-    if (typeof loaded !== 'string')
+    if (typeof loaded !== 'string') {
+      // Required here: only processes that share activity through Redis need it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { RedisActivity } = require('./redis-activity') as typeof RedisActivityModule;
       return new RedisActivity({
         Redis: loaded,
         url: options.redisUrl,
@@ -68,6 +71,7 @@ function createStore(
         flushIntervalMs: options.flushIntervalMs,
         maxBuffered: options.maxBuffered,
       });
+    }
     warn(
       `user activity: BIZMON_REDIS_URL is set but ${loaded}; counting active users per process instead`,
     );

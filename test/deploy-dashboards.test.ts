@@ -119,6 +119,7 @@ describe('deploy/grafana dashboards', () => {
       'bizmon-database',
       'bizmon-errors-security',
       'bizmon-http',
+      'bizmon-slo',
       'bizmon-users-credits',
     ]);
     // SEED.md 4.5: live active users (stat), AI task success rate (stat), usage per AI

@@ -173,6 +173,40 @@ describe('SLO specs and generated rules', () => {
   });
 });
 
+describe('SLO dashboard', () => {
+  interface Panel {
+    type: string;
+    title: string;
+    targets?: { expr: string }[];
+  }
+  const board = JSON.parse(
+    readFileSync(join(DEPLOY, 'grafana', 'dashboards', 'bizmon-slo.json'), 'utf8'),
+  ) as { panels: Panel[] };
+
+  it.each(slos.map((s) => [s.name, s] as const))(
+    'shows budget remaining, burn rate per window and the SLI of %s',
+    (name, slo) => {
+      const exprs = (type: string, title: RegExp) =>
+        board.panels
+          .filter((p) => p.type === type && title.test(p.title))
+          .flatMap((p) => (p.targets ?? []).map((t) => t.expr))
+          .filter((e) => e.includes(`slo="${name}"`));
+      expect(exprs('stat', /budget remaining/)).toEqual([
+        `slo:period_error_budget_remaining:ratio{slo="${name}",job=~"$job"}`,
+      ]);
+      const burn = exprs('timeseries', /Burn rate/);
+      for (const w of windows(slo)) {
+        expect(burn).toContain(
+          `slo:sli_error:ratio_rate${w}{slo="${name}",job=~"$job"} / on (slo) group_left slo:error_budget:ratio{slo="${name}"}`,
+        );
+      }
+      expect(exprs('timeseries', /SLI/)).toContain(
+        `1 - slo:sli_error:ratio_rate5m{slo="${name}",job=~"$job"}`,
+      );
+    },
+  );
+});
+
 describe('SLO promtool scenarios (run in deploy-rules.test.ts)', () => {
   it.each(slos.map((s) => [s.name] as const))('%s has every scenario of the policy', (name) => {
     const file = testFile(name);

@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { ALERTS_RULES_FILE, alertsRulesFile } from '../alerts/thresholds';
 import { buildDashboards } from '../grafana/src/dashboards';
 import { SLO_RULES_FILE, sloRulesFile } from '../slo/rules';
 import { sloTestFiles } from '../slo/scenarios';
@@ -68,6 +69,8 @@ export function generatedFiles(deploy = deployDir()): Map<string, string> {
   for (const { file, dashboard } of buildDashboards()) {
     files.set(join('grafana', 'dashboards', file), JSON.stringify(dashboard, null, 2) + '\n');
   }
+  const alertRules = alertsRulesFile();
+  files.set(join('prometheus', 'rules', ALERTS_RULES_FILE), alertRules);
   const sloRules = sloRulesFile(slos);
   files.set(join('prometheus', 'rules', SLO_RULES_FILE), sloRules);
   for (const [file, content] of sloTestFiles(slos)) {
@@ -75,7 +78,13 @@ export function generatedFiles(deploy = deployDir()): Map<string, string> {
   }
   files.set(
     join('kubernetes', 'prometheusrule.yaml'),
-    prometheusRule(deploy, new Map([[SLO_RULES_FILE, sloRules]])),
+    prometheusRule(
+      deploy,
+      new Map([
+        [ALERTS_RULES_FILE, alertRules],
+        [SLO_RULES_FILE, sloRules],
+      ]),
+    ),
   );
   return files;
 }

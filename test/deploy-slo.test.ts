@@ -5,33 +5,25 @@
  * refused, and a real Alertmanager turns an SLO page plus a threshold page of the same job into
  * one notification group with the threshold alert inhibited.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { config, runbookUrl } from '../deploy/config';
 import { burnPairs, seconds, windows } from '../deploy/slo/policy';
-import { SLO_RULES_FILE } from '../deploy/slo/rules';
+import { SLO_RULES_FILE, type Rule } from '../deploy/slo/rules';
 import { HEALTHY_MINUTES } from '../deploy/slo/scenarios';
 import { eventsSli, latencySli } from '../deploy/slo/sli';
 import { slos } from '../deploy/slo/specs';
 import { findTool } from '../deploy/scripts/tools';
+import { startReadyServer, type ReadyServer } from './support/prometheus-process';
 
 const run = promisify(execFile);
 const DEPLOY = join(__dirname, '..', 'deploy');
 const ALERTMANAGER_YML = join(DEPLOY, 'alertmanager', 'alertmanager.yml');
 
-interface Rule {
-  record?: string;
-  alert?: string;
-  expr: string;
-  for?: string;
-  labels: Record<string, string>;
-  annotations?: Record<string, string>;
-}
 const rules: Rule[] = (
   parse(readFileSync(join(DEPLOY, 'prometheus', 'rules', SLO_RULES_FILE), 'utf8')) as {
     groups: { rules: Rule[] }[];
@@ -265,22 +257,6 @@ const amtool = findTool('amtool');
   });
 });
 
-/** A free TCP port on 127.0.0.1 (released just before Alertmanager binds it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 interface ApiAlert {
   labels: Record<string, string>;
   status: { state: string; inhibitedBy: string[] };
@@ -294,10 +270,9 @@ const alertmanagerBin = findTool('prometheus-alertmanager') ?? findTool('alertma
 (alertmanagerBin === undefined ? describe.skip : describe)(
   'one incident is one page on a real Alertmanager',
   () => {
-    let proc: ChildProcess | undefined;
+    let server: ReadyServer | undefined;
     let base = '';
     let dir = '';
-    let log = '';
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'bizmon-deploy-am-'));
@@ -311,41 +286,18 @@ const alertmanagerBin = findTool('prometheus-alertmanager') ?? findTool('alertma
           join(dir, 'bridge-token'),
         ),
       );
-      for (let attempt = 0; attempt < 3 && base === ''; attempt++) {
-        const port = await freePort();
-        proc = spawn(
-          alertmanagerBin!,
-          [
-            `--config.file=${join(dir, 'alertmanager.yml')}`,
-            `--storage.path=${join(dir, 'data')}`,
-            `--web.listen-address=127.0.0.1:${port}`,
-            '--cluster.listen-address=',
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        proc.stdout?.on('data', (b: Buffer) => (log += b.toString()));
-        proc.stderr?.on('data', (b: Buffer) => (log += b.toString()));
-        for (let i = 0; i < 100 && base === ''; i++) {
-          if (proc.exitCode !== null) break;
-          try {
-            if ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok)
-              base = `http://127.0.0.1:${port}`;
-          } catch {
-            // not listening yet
-          }
-          if (base === '') await new Promise((r) => setTimeout(r, 100));
-        }
-        if (base === '') proc.kill('SIGKILL');
-      }
-      if (base === '') throw new Error(`Alertmanager did not start:\n${log}`);
+      server = await startReadyServer('Alertmanager', alertmanagerBin!, (port) => [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        // No gossip: other tests and helpers share this machine.
+        '--cluster.listen-address=',
+      ]);
+      base = server.base;
     }, 30000);
 
     afterAll(async () => {
-      if (proc !== undefined && proc.exitCode === null) {
-        const exited = new Promise((r) => proc!.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await server?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -11,7 +11,8 @@ import type { Slo } from './specs';
 
 export const SLO_RULES_FILE = 'bizmon-slo.rules.yml';
 
-interface Rule {
+/** A rule as the YAML holds it. */
+export interface Rule {
   record?: string;
   alert?: string;
   expr: string;

@@ -230,6 +230,9 @@ describe('SLO promtool scenarios (run in deploy-rules.test.ts)', () => {
         expect(c.exp_alerts.map((a) => a.exp_labels.severity)).toEqual(allowed);
       }
     }
+    // The guard only waits for evidence: a quiet service that is down still pages.
+    expect(expected(file, /quiet service/, 5)).toEqual([]);
+    expect(expected(file, /quiet service/, 15)).toContain('critical');
     // Faults start after hours of healthy history.
     expect(HEALTHY_MINUTES).toBeGreaterThanOrEqual(120);
   });

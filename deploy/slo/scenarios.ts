@@ -9,6 +9,7 @@
  *   burn 2   0.2 % errors on 99.9 %             ticket, never a page
  *   blip     10 minutes at burn 50, then healthy   never a page (a ticket: > 1× over 6 h)
  *   trickle  a request every 10 minutes, 3 fail  neither page nor ticket (low-traffic guard)
+ *   quiet    1 request a minute, all failing    page once 10 have failed (the guard only waits)
  */
 import { stringify } from 'yaml';
 import { config } from '../config';
@@ -91,6 +92,18 @@ export const SCENARIOS: readonly Scenario[] = [
       { minutes: 60, good: 0.1, bad: 0.05 },
     ],
     expect: [10, 20, 30, 40, 50, 60].map((m) => [m, []] as const),
+  },
+  {
+    // The guard only waits for evidence: a quiet service that is really down still pages.
+    name: 'a quiet service (1 request a minute) that fails completely pages once 10 requests failed',
+    stretches: () => [
+      { minutes: HEALTHY_MINUTES, good: 1, bad: 0 },
+      { minutes: 20, good: 0, bad: 1 },
+    ],
+    expect: [
+      [5, []],
+      [15, ['critical', 'warning']],
+    ],
   },
 ];
 

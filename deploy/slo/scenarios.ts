@@ -182,11 +182,10 @@ function expectedAlerts(slo: Slo, alert: string, severities: readonly string[]) 
   const rules = sloGroups(slo).flatMap((g) => g.rules);
   return severities.map((severity) => {
     const rule = rules.find((r) => r.alert === alert && r.labels.severity === severity)!;
-    const labels = { ...rule.labels, ...groupLabels(slo) };
-    // absent() only knows the equality matchers of its selector: slo and the job.
-    if (alert === 'ErrorBudgetBurnAbsent')
-      for (const l of Object.keys(labels))
-        if (!['severity', 'team', 'slo', 'job'].includes(l)) delete labels[l];
+    // absent() only knows the equality matchers of its selector (slo, job), not `service`.
+    const groups =
+      alert === 'ErrorBudgetBurnAbsent' ? { job: groupLabels(slo).job! } : groupLabels(slo);
+    const labels = { ...rule.labels, ...groups };
     return { exp_labels: labels, exp_annotations: rendered(rule.annotations, labels) };
   });
 }

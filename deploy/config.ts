@@ -75,6 +75,13 @@ export const config = {
      * bad events, so two failures out of three requests do not page anyone.
      */
     minBadEvents: 10,
+    /**
+     * History guard: no burn alert until the job has existed this long (its `system_info`
+     * this long ago). rate() over [1h] on 3 minutes of data is a 3-minute rate, so a fresh
+     * Prometheus or a new job would page on the first blip; the threshold alerts cover that
+     * first hour.
+     */
+    minHistory: '1h',
     /** How long an SLI may have no series at all before `ErrorBudgetBurnAbsent` fires. */
     absentFor: '15m',
   },
@@ -92,6 +99,7 @@ export const config = {
       short: string;
     }[];
     minBadEvents: number;
+    minHistory: string;
     absentFor: string;
   };
 };

@@ -118,6 +118,10 @@ describe('SLO specs and generated rules', () => {
       expect(page!.expr).toMatch(pair('5m', '1h', 14.4, '1h'));
       expect(page!.expr).toMatch(pair('30m', '6h', 6, '6h'));
       expect(page!.expr).toMatch(/\)\s*or\s*\(/);
+      // Every pair waits for the job to have the history its windows claim.
+      const history = `and on (job) max by (job) (system_info{job="bizmon"} offset ${config.slo.minHistory})`;
+      expect(page!.expr.split(history)).toHaveLength(3);
+      expect(ticket!.expr.split(history)).toHaveLength(2);
       expect(ticket!.expr).toMatch(pair('6h', '3d', 1, '6h'));
       expect(absent!.expr).toBe(`absent(slo:sli_error:ratio_rate5m{slo="${name}",job="bizmon"})\n`);
       expect(absent!.for).toBe(config.slo.absentFor);
@@ -230,6 +234,9 @@ describe('SLO promtool scenarios (run in deploy-rules.test.ts)', () => {
         expect(c.exp_alerts.map((a) => a.exp_labels.severity)).toEqual(allowed);
       }
     }
+    // A job younger than the history guard does not page yet, and pages once it is old enough.
+    expect(expected(file, /younger than an hour/, 45)).toEqual([]);
+    expect(expected(file, /younger than an hour/, 55)).toContain('critical');
     // The guard only waits for evidence: a quiet service that is down still pages.
     expect(expected(file, /quiet service/, 5)).toEqual([]);
     expect(expected(file, /quiet service/, 15)).toContain('critical');

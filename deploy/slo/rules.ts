@@ -48,6 +48,7 @@ function pairExpr(slo: Slo, pair: BurnPair): string {
     `${errorRatio(pair.short)}${s} / ${budget} > ${pair.factor}`,
     `and ${errorRatio(pair.long)}${s} / ${budget} > ${pair.factor}`,
     `and ${badEvents(guardWindow(pair))}${s} >= ${config.slo.minBadEvents}`,
+    `and on (job) max by (job) (system_info{${config.jobSelector}} offset ${config.slo.minHistory})`,
   ].join('\n');
 }
 
@@ -145,7 +146,8 @@ export function sloRulesFile(all: readonly Slo[]): string {
     '# Multi-window, multi-burn-rate alerts (Google SRE workbook, ch. 5). Both windows of a pair',
     '# must exceed the burn-rate factor; the pairs are ORed. Page (critical): 2 % of the period',
     '# budget in 1 h (5m and 1h windows) or 5 % in 6 h (30m and 6h). Ticket (warning): 10 % in',
-    `# 3 d (6h and 3d). A pair also needs ${config.slo.minBadEvents} bad events in its long window (6h for the ticket).`,
+    `# 3 d (6h and 3d). A pair also needs ${config.slo.minBadEvents} bad events in its long window (6h for the ticket)`,
+    `# and a job that existed ${config.slo.minHistory} ago (windows over younger data are shorter than they say).`,
     '',
   ].join('\n');
   return header + stringify({ groups: all.flatMap(sloGroups) }, { lineWidth: 0 });

@@ -9,6 +9,7 @@
  *   burn 2   0.2 % errors on 99.9 %             ticket, never a page
  *   blip     10 minutes at burn 50, then healthy   never a page (a ticket: > 1× over 6 h)
  *   trickle  a request every 10 minutes, 3 fail  neither page nor ticket (low-traffic guard)
+ *   young    outage 10 minutes after the job starts  no page before the job has 1 h of history
  *   quiet    1 request a minute, all failing    page once 10 have failed (the guard only waits)
  */
 import { stringify } from 'yaml';
@@ -32,6 +33,8 @@ type Severity = 'critical' | 'warning';
 
 interface Scenario {
   readonly name: string;
+  /** Minute the job starts (no series before); 0 unless the scenario is about a young job. */
+  readonly bornAt?: number;
   /** Built for an SLO whose traffic is `rate` events a minute. */
   readonly stretches: (rate: number) => Stretch[];
   /** Minutes after the start of the fault → ErrorBudgetBurn severities firing then. */
@@ -94,6 +97,17 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: [10, 20, 30, 40, 50, 60].map((m) => [m, []] as const),
   },
   {
+    // The history guard: a job started 10 minutes before the outage has no hour of data.
+    name: 'a job younger than an hour does not page before it has an hour of history',
+    bornAt: HEALTHY_MINUTES - 10,
+    stretches: (r) => [healthy(r), { minutes: 60, good: 0, bad: r }],
+    expect: [
+      [5, []],
+      [45, []],
+      [55, ['critical', 'warning']],
+    ],
+  },
+  {
     // The guard only waits for evidence: a quiet service that is really down still pages.
     name: 'a quiet service (1 request a minute) that fails completely pages once 10 requests failed',
     stretches: () => [
@@ -152,6 +166,24 @@ function counters(
   };
 }
 
+/** Labels of the app's `system_info` in the scenarios. */
+const SYSTEM_INFO: SeriesLabels = {
+  service_name: 'bizmon',
+  service_version: '1.0.0',
+  node_version: 'v22.0.0',
+  bizmon_version: '1.0.0',
+};
+
+/** Samples before `bornAt` removed (the job did not exist yet), counters restarted from 0 there. */
+function born(
+  values: readonly (number | undefined)[],
+  bornAt = 0,
+  counter = true,
+): (number | undefined)[] {
+  const base = counter ? (values[bornAt] ?? 0) : 0;
+  return values.map((v, i) => (i < bornAt || v === undefined ? undefined : v - base));
+}
+
 function seriesText(name: string, labels: SeriesLabels): string {
   const all = { job: 'bizmon', instance: 'app-1:9464', ...labels };
   return `${name}{${Object.entries(all)
@@ -208,10 +240,22 @@ function scenarioTests(slo: Slo, all: readonly Slo[]) {
     return {
       name: `${slo.name}: ${sc.name}`,
       interval: '1m',
-      input_series: slo.sli.samples.map((s) => ({
-        series: seriesText(s.name, s.labels),
-        values: notation(samples[s.counts]),
-      })),
+      input_series: [
+        ...slo.sli.samples.map((s) => ({
+          series: seriesText(s.name, s.labels),
+          values: notation(born(samples[s.counts], sc.bornAt)),
+        })),
+        {
+          series: seriesText('system_info', SYSTEM_INFO),
+          values: notation(
+            born(
+              samples.all.map(() => 1),
+              sc.bornAt,
+              false,
+            ),
+          ),
+        },
+      ],
       alert_rule_test: [
         ...sc.expect.map(([m, severities]) => ({
           eval_time: minutes(HEALTHY_MINUTES + m),

@@ -225,7 +225,8 @@ withPromtool('promtool', () => {
       }),
     );
     results = new Map(outcomes);
-  });
+    // Thirteen promtool runs, hours of 1-minute SLO scenarios among them, on a shared machine.
+  }, 180_000);
 
   it.each(testFiles.map((f) => [f.slice(TESTS_DIR.length + 1), f]))(
     'test rules %s passes',

@@ -3,9 +3,7 @@
  * they cover the seed's business panels and every catalog metric, and every query is PromQL
  * that a real Prometheus accepts, reading only catalog names, recording rules and `up`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -15,6 +13,7 @@ import { dashboardQueries, renderDashboardQuery } from '../deploy/scripts/dashbo
 import { analysePromql, expandGrafanaVariables } from '../deploy/scripts/promql';
 import { deployDir, staleFiles } from '../deploy/scripts/generate';
 import { findTool } from '../deploy/scripts/tools';
+import { startReadyServer, type ReadyServer } from './support/prometheus-process';
 
 const DEPLOY = deployDir();
 
@@ -109,6 +108,7 @@ describe('deploy/grafana dashboards', () => {
       'bizmon-database',
       'bizmon-errors-security',
       'bizmon-http',
+      'bizmon-slo',
       'bizmon-users-credits',
     ]);
     // SEED.md 4.5: live active users (stat), AI task success rate (stat), usage per AI
@@ -147,71 +147,27 @@ describe('deploy/grafana dashboards', () => {
   });
 });
 
-/** A free TCP port on 127.0.0.1 (released just before Prometheus binds it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 const prometheusBin = findTool('prometheus');
 (prometheusBin === undefined ? describe.skip : describe)(
   'dashboard queries on a real Prometheus',
   () => {
-    let proc: ChildProcess | undefined;
+    let server: ReadyServer | undefined;
     let base = '';
     let dir = '';
-    let log = '';
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'bizmon-deploy-prom-'));
       writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\n');
-      for (let attempt = 0; attempt < 3 && base === ''; attempt++) {
-        const port = await freePort();
-        proc = spawn(
-          prometheusBin!,
-          [
-            `--config.file=${join(dir, 'prometheus.yml')}`,
-            `--storage.tsdb.path=${join(dir, 'data')}`,
-            `--web.listen-address=127.0.0.1:${port}`,
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        proc.stdout?.on('data', (b: Buffer) => (log += b.toString()));
-        proc.stderr?.on('data', (b: Buffer) => (log += b.toString()));
-        for (let i = 0; i < 100; i++) {
-          if (proc.exitCode !== null) break;
-          try {
-            const res = await fetch(`http://127.0.0.1:${port}/-/ready`);
-            if (res.ok) {
-              base = `http://127.0.0.1:${port}`;
-              break;
-            }
-          } catch {
-            // not listening yet
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        if (base === '') proc.kill('SIGKILL');
-      }
-      if (base === '') throw new Error(`Prometheus did not start:\n${log}`);
+      server = await startReadyServer('Prometheus', prometheusBin!, (port) => [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ]);
+      base = server.base;
     }, 30000);
 
     afterAll(async () => {
-      if (proc !== undefined && proc.exitCode === null) {
-        const exited = new Promise((r) => proc!.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await server?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -111,7 +111,9 @@ describe('deploy/prometheus rules', () => {
       expect(rule.labels?.team).toMatch(/^[a-z_]+$/);
       expect(rule.annotations?.summary).toBeTruthy();
       expect(rule.annotations?.description).toMatch(/\$value|\$labels/);
-      expect(rule.annotations?.runbook_url).toMatch(new RegExp(`/deploy/runbooks/${name}\\.md$`));
+      expect(rule.annotations?.runbook_url).toMatch(
+        new RegExp(`(^|/)deploy/runbooks/${name}\\.md$`),
+      );
       const runbook = join(DEPLOY, 'runbooks', `${name}.md`);
       expect(existsSync(runbook)).toBe(true);
       expect(readFileSync(runbook, 'utf8')).toMatch(
@@ -166,7 +168,11 @@ describe('deploy/prometheus rules', () => {
     // Convention of the test files: faults start at t0 = 10m and are first scraped at
     // 10m15s; firing by t0 + 105 s leaves 15 s for an evaluation that lags the scrape.
     const t0 = 600;
-    for (const { alert } of alerts.filter((a) => a.labels?.severity === 'critical')) {
+    // SLO pages are about the budget, not about 2 minutes: slo.test.ts checks their timing.
+    const thresholdCritical = alerts.filter(
+      (a) => a.labels?.severity === 'critical' && a.labels.slo === undefined,
+    );
+    for (const { alert } of thresholdCritical) {
       const proofs = tests.flatMap((t) =>
         t.evaluation_interval !== '15s'
           ? []
@@ -219,7 +225,8 @@ withPromtool('promtool', () => {
       }),
     );
     results = new Map(outcomes);
-  });
+    // Thirteen promtool runs, hours of 1-minute SLO scenarios among them, on a shared machine.
+  }, 180_000);
 
   it.each(testFiles.map((f) => [f.slice(TESTS_DIR.length + 1), f]))(
     'test rules %s passes',

@@ -1,5 +1,6 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { graph, pie, single, withStandardVariables } from './panels';
+import { base, graph, pie, single } from './panels';
+import { slo } from './slo';
 import { quantile, rateBy, ratio, rec, sel } from './queries';
 import { withRuntimeRow } from './runtime';
 
@@ -7,26 +8,6 @@ import { withRuntimeRow } from './runtime';
 export interface GeneratedDashboard {
   readonly file: string;
   readonly dashboard: dashboard.Dashboard;
-}
-
-function base(uid: string, title: string, description: string): dashboard.DashboardBuilder {
-  return withStandardVariables(
-    new dashboard.DashboardBuilder(title)
-      .uid(uid)
-      .description(description)
-      .tags(['bizmon'])
-      .editable()
-      .refresh('30s')
-      .time({ from: 'now-6h', to: 'now' })
-      .timezone('browser'),
-  ).link(
-    new dashboard.DashboardLinkBuilder('bizmon')
-      .type(dashboard.DashboardLinkType.Dashboards)
-      .tags(['bizmon'])
-      .asDropdown(true)
-      .includeVars(true)
-      .keepTime(true),
-  );
 }
 
 const FIVE_XX = 'status_code=~"5.."';
@@ -537,6 +518,7 @@ export function buildDashboards(): GeneratedDashboard[] {
     usersAndCredits(),
     aiServices(),
     errorsAndSecurity(),
+    slo(),
   ].map((b) => {
     const built = b.build();
     return { file: `${built.uid}.json`, dashboard: built };

@@ -117,3 +117,24 @@ export function withStandardVariables(d: dashboard.DashboardBuilder): dashboard.
         .allValue('.*'),
     );
 }
+
+/** A bizmon dashboard: standard variables, tags and the dropdown of links to the others. */
+export function base(uid: string, title: string, description: string): dashboard.DashboardBuilder {
+  return withStandardVariables(
+    new dashboard.DashboardBuilder(title)
+      .uid(uid)
+      .description(description)
+      .tags(['bizmon'])
+      .editable()
+      .refresh('30s')
+      .time({ from: 'now-6h', to: 'now' })
+      .timezone('browser'),
+  ).link(
+    new dashboard.DashboardLinkBuilder('bizmon')
+      .type(dashboard.DashboardLinkType.Dashboards)
+      .tags(['bizmon'])
+      .asDropdown(true)
+      .includeVars(true)
+      .keepTime(true),
+  );
+}

@@ -254,8 +254,8 @@ const alive = (pid: number) => {
       expect(status.data.yaml).toMatch(/scrape_interval: 15s/);
       expect(status.data.yaml).toMatch(/evaluation_interval: 15s/);
 
-      // One user's slips, as any population has them: an empty upload and a top-up over the
-      // providers' limit. Each is one failure, far from a spike; they also give the dashboards'
+      // One user's slips, as any population has them: an empty upload, a top-up over the
+      // providers' limit and a handler bug. Each is one failure, far from a spike; they also give the dashboards'
       // failure panels a series whatever the dice of the simulated traffic say.
       const demo = stack.urls.demo;
       const asUser = (path: string, body: string, type: string) =>
@@ -271,6 +271,8 @@ const alive = (pid: number) => {
       expect(await asUser('/api/v1/credits/purchase', '{"amount":50000}', 'application/json')).toBe(
         402,
       );
+      // A handler bug, a few an hour in the healthy traffic.
+      expect((await fetch(`${demo}/api/v1/boom`)).status).toBe(500);
 
       // Every alert Prometheus lists during the baseline (pending or firing) and every alert
       // Alertmanager holds, with when it was first seen.

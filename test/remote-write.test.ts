@@ -14,7 +14,7 @@
  * dashboards read, as a real service would, and it is what `npm run stack` runs.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -80,14 +80,27 @@ function agentConfig(ports: { exporter: number; agent: number; central: number }
   return stringify(cfg);
 }
 
-/** deploy/central/prometheus.yml with deploy/prometheus/rules where compose mounts it. */
-function centralConfig(port: number): string {
+/**
+ * deploy/central/prometheus.yml with deploy/prometheus/rules where compose mounts it: a copy in
+ * `dir`, whose groups with an interval of their own (the SLO budget, every 2 minutes) evaluate at
+ * the test's interval too, so each has run within the test's minute.
+ */
+function centralConfig(port: number, dir: string): string {
   const cfg = readConfig('central/prometheus.yml');
   cfg.global.scrape_interval = TEST_INTERVAL;
   cfg.global.evaluation_interval = TEST_INTERVAL;
   // docker-compose.remote-write.yml mounts deploy/prometheus/rules at /etc/prometheus/rules,
-  // next to the config: the same relative globs resolve from deploy/prometheus here.
-  cfg.rule_files = (cfg.rule_files ?? []).map((glob) => join(DEPLOY, 'prometheus', glob));
+  // next to the config: the same relative globs resolve from the copy's folder here.
+  const rulesDir = join(dir, 'rules');
+  mkdirSync(rulesDir, { recursive: true });
+  for (const file of readdirSync(join(DEPLOY, 'prometheus', 'rules'))) {
+    const text = readFileSync(join(DEPLOY, 'prometheus', 'rules', file), 'utf8');
+    writeFileSync(
+      join(rulesDir, file),
+      text.replace(/^( +)interval: .+$/gm, `$1interval: ${TEST_INTERVAL}`),
+    );
+  }
+  cfg.rule_files = (cfg.rule_files ?? []).map((glob) => join(dir, glob));
   // No Alertmanager here: alert delivery is test/e2e-alerts.test.ts's. Rules still evaluate.
   delete cfg.alerting;
   rewriteTargets(cfg, { 'localhost:9090': `127.0.0.1:${port}` });
@@ -197,7 +210,7 @@ describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a cen
     });
     const centralFile = join(dir, 'central.yml');
     central = await startPrometheus((port) => {
-      writeFileSync(centralFile, centralConfig(port));
+      writeFileSync(centralFile, centralConfig(port, dir));
       return [
         `--config.file=${centralFile}`,
         `--storage.tsdb.path=${join(dir, 'central')}`,
@@ -219,7 +232,7 @@ describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a cen
         `--web.listen-address=127.0.0.1:${port}`,
       ];
     });
-    // One user's day, so the panels of rarer events (a few a minute in the simulated traffic)
+    // One user's day, so the panels of rarer events (a few a minute or an hour in the traffic)
     // have a series within the test's minute: a mistyped password, a top-up, and the slips
     // e2e-alerts makes too (an empty upload, a top-up over the providers' limit).
     const asUser = (path: string, body: string, type = 'application/json') =>
@@ -234,6 +247,17 @@ describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a cen
     );
     expect(await asUser('/api/v1/files/upload', '', 'application/octet-stream')).toBe(413);
     expect(await asUser('/api/v1/credits/purchase', '{"amount":50000}')).toBe(402);
+    // A handler bug and a provider failure: a few an hour each in the healthy traffic.
+    expect((await fetch(`http://127.0.0.1:${demo!.port}/api/v1/boom`)).status).toBe(500);
+    const fault = (body: object) =>
+      fetch(`http://127.0.0.1:${demo!.port}/api/v1/admin/fault`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.status);
+    expect(await fault({ aiFailureRate: { flux: 1 } })).toBe(200);
+    expect(await asUser('/api/v1/flux/tasks', '{"mode":"fast"}')).toBe(502);
+    expect(await fault({})).toBe(200);
     // 1 % of top-ups time out at the simulated provider (503): try again, as a user would.
     let topUp = 0;
     for (let i = 0; i < 5 && topUp !== 200; i++)

@@ -15,7 +15,7 @@ import {
   sampleValue,
   type Family,
 } from './support/exposition';
-import { get, startApp, type RunningApp } from './support/apps';
+import { APP_NODE_VERSION, get, startApp, type RunningApp } from './support/apps';
 
 const app = join(__dirname, 'fixtures', 'runtime-app.cjs');
 const runtimeSpecs = catalogSpecs.filter((s) => s.area === 'runtime');
@@ -173,11 +173,12 @@ describe('runtime metrics with the preload (default on)', () => {
     // The app's listening server and the exporter's at least.
     expect(only(f, 'nodejs_active_handles_total')).toBeGreaterThanOrEqual(2);
     expect(only(f, 'nodejs_active_requests_total')).toBeGreaterThanOrEqual(0);
-    const [major, minor, patch] = process.version.slice(1).split('.');
+    // The app's Node (BIZMON_TEST_NODE), not the one running jest.
+    const [major, minor, patch] = APP_NODE_VERSION.slice(1).split('.');
     expect(f.get('nodejs_version_info')!.samples).toEqual([
       {
         name: 'nodejs_version_info',
-        labels: { version: process.version, major, minor, patch },
+        labels: { version: APP_NODE_VERSION, major, minor, patch },
         value: 1,
       },
     ]);

@@ -182,15 +182,25 @@ async function until<T>(
   }
 }
 
-/** Every `record:` of deploy/prometheus/rules, the files the central side loads. */
+/**
+ * Every `record:` of deploy/prometheus/rules, the files the central side loads, as a selector
+ * with the rule's own labels: one record name serves several SLOs (`slo="…"`), and each must
+ * have samples before the dashboards are asked.
+ */
 const recordingRules = readdirSync(join(DEPLOY, 'prometheus', 'rules'))
   .filter((f) => f.endsWith('.yml'))
   .flatMap((f) =>
     (
       parse(readFileSync(join(DEPLOY, 'prometheus', 'rules', f), 'utf8')) as {
-        groups: { rules: { record?: string }[] }[];
+        groups: { rules: { record?: string; labels?: Record<string, string> }[] }[];
       }
-    ).groups.flatMap((g) => g.rules.flatMap((r) => (r.record === undefined ? [] : [r.record]))),
+    ).groups.flatMap((g) =>
+      g.rules.flatMap((r) => {
+        if (r.record === undefined) return [];
+        const labels = Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+        return [labels.length === 0 ? r.record : `${r.record}{${labels.join(',')}}`];
+      }),
+    ),
   );
 
 describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a central store', () => {

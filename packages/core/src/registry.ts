@@ -358,7 +358,10 @@ export class HistogramSeries implements HistogramData {
   readonly createdMs = Date.now() - CREATED_BASE_MS;
   min = Infinity;
   max = -Infinity;
-  /** Native buckets, allocated on the first observation while state.nativeHistograms is on. */
+  /**
+   * @internal Native buckets (native-histogram.ts), allocated on the first observation while
+   * state.nativeHistograms is on.
+   */
   native: NativeBuckets | undefined = undefined;
   constructor(
     private readonly metric: string,

@@ -357,6 +357,20 @@ describe('protobuf exposition with BIZMON_NATIVE_HISTOGRAMS=true', () => {
     expect(all(empty, 12)).toEqual([]);
   });
 
+  test('a lowered resolution is exposed with its schema (zigzag-encoded, negative too)', async () => {
+    const wide = instruments.http_request_duration_seconds.labels('GET', '/native/wide');
+    for (const v of [1e-6, 0.001, 60]) wide.observe(v);
+    const widest = instruments.http_request_duration_seconds.labels('GET', '/native/widest');
+    for (const v of [2 ** -120, 1, 1e300]) widest.observe(v);
+    const histograms = await scrapeHistograms();
+    const w = histograms.get('/native/wide')!;
+    expect(unzigzag(get(w, 5) as number)).toBe(2);
+    expect(nativeBuckets(w)).toEqual(new Map([1e-6, 0.001, 60].map((v) => [goKey(v, 2), 1])));
+    const ww = histograms.get('/native/widest')!;
+    expect(unzigzag(get(ww, 5) as number)).toBe(-3);
+    expect(nativeBuckets(ww)).toEqual(new Map([2 ** -120, 1, 1e300].map((v) => [goKey(v, -3), 1])));
+  });
+
   test('text and OpenMetrics show only the classic buckets', async () => {
     instruments.http_request_duration_seconds.labels('GET', '/native/text').observe(0.2);
     const port = bizmon.telemetry().exporterAddress!.port;

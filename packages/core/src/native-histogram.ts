@@ -87,11 +87,6 @@ export function lowerKey(key: number, steps: number): number {
   return 0 - (-key >> steps); // not -(…): -0 for key 0
 }
 
-/** The upper bound of bucket `key` at `schema` (for docs, tests and dashboards' sake). */
-export function nativeBucketUpperBound(key: number, schema: number): number {
-  return 2 ** (key / 2 ** schema);
-}
-
 /**
  * A native histogram's buckets as the exposition reads them: `counts[i]` is the count of
  * positive bucket `offset + i` at `schema` (zero for an empty bucket in between).

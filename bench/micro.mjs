@@ -104,6 +104,16 @@ const cases = {
         .labels(METHODS[i & 3], ENDPOINTS[i & 3])
         .observe(0.042),
   ],
+  // The same with BIZMON_NATIVE_HISTOGRAMS=true (native buckets beside the classic ones): the
+  // flag is switched on for this case's rounds only (see timeRound).
+  'bizmon histogram.labels(2).observe(), native histograms on': [
+    'histogram',
+    (i) =>
+      instruments.http_request_duration_seconds
+        .labels(METHODS[i & 3], ENDPOINTS[i & 3])
+        .observe(0.042),
+    { nativeHistograms: true },
+  ],
   'prom-client histogram.labels(2).observe()': [
     'histogram',
     (i) => pcHistogram.labels(METHODS[i & 3], ENDPOINTS[i & 3]).observe(0.042),
@@ -136,6 +146,14 @@ if (business) {
   cases['bizmon users.seen()'] = ['helper', (i) => users.seen(USER_IDS[i & 1023])];
 }
 
+// The process state of @bizmon/core (state.ts), whose nativeHistograms flag a case may set.
+const coreState =
+  globalThis[
+    Object.getOwnPropertySymbols(globalThis).find((s) =>
+      /^bizmon\.core\.v\d+$/.test(Symbol.keyFor(s) ?? ''),
+    )
+  ];
+
 // A fresh function per case, so each loop's call site only ever sees its own callee.
 const makeLoop = () =>
   new Function(
@@ -148,6 +166,7 @@ const loops = Object.fromEntries(Object.keys(cases).map((name) => [name, makeLoo
 // CPU time of the process, not wall time: a benchmark preempted by other processes on a busy
 // 2-core machine would otherwise count their time as its own. (GC helper threads count too.)
 function timeRound(name, n) {
+  coreState.nativeHistograms = cases[name][2]?.nativeHistograms === true;
   const t0 = process.cpuUsage();
   const sink = loops[name](cases[name][1], n);
   const used = process.cpuUsage(t0);

@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { MetricSpec } from './catalog';
 import { state } from './state';
 import { warnRateLimited } from './log';
+import { NativeBuckets, type NativeHistogramData } from './native-histogram';
 
 /**
  * bizmon's metric storage. Why not the OpenTelemetry API's instruments directly: its `add()`
@@ -77,6 +78,11 @@ export interface HistogramData extends SeriesBase {
   readonly max: number;
   /** When the series was created, as an offset from CREATED_BASE_MS (createdAtMs). */
   readonly createdMs: number;
+  /**
+   * The native histogram buckets (BIZMON_NATIVE_HISTOGRAMS=true), from the series' first
+   * observation on; absent otherwise, and in series of copies that predate them.
+   */
+  readonly native?: NativeHistogramData | undefined;
 }
 
 /**
@@ -352,6 +358,11 @@ export class HistogramSeries implements HistogramData {
   readonly createdMs = Date.now() - CREATED_BASE_MS;
   min = Infinity;
   max = -Infinity;
+  /**
+   * @internal Native buckets (native-histogram.ts), allocated on the first observation while
+   * state.nativeHistograms is on.
+   */
+  native: NativeBuckets | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly boundaries: readonly number[],
@@ -376,6 +387,7 @@ export class HistogramSeries implements HistogramData {
     this.count++;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+    if (state.nativeHistograms) (this.native ??= new NativeBuckets()).observe(value);
   }
 }
 

@@ -38,6 +38,11 @@ export interface SharedState {
   enabled: boolean;
   /** Most series a metric may hold (BIZMON_CARDINALITY_LIMIT), overflow series included. */
   cardinalityLimit: number;
+  /**
+   * Whether histogram series also keep native buckets, exposed in protobuf
+   * (BIZMON_NATIVE_HISTOGRAMS; native-histogram.ts).
+   */
+  nativeHistograms: boolean;
   /** Every metric family, by metric name, in the order they were created (catalog order). */
   readonly families: Map<string, AnyFamilyData>;
   /** Counts a refused measurement in bizmon_dropped_measurements_total (set by instruments.ts). */
@@ -81,6 +86,7 @@ function create(): SharedState {
     version: BIZMON_VERSION,
     enabled: false,
     cardinalityLimit: 2000,
+    nativeHistograms: false,
     families: new Map(),
     recordDrop: undefined,
     requestContext: new AsyncLocalStorage<RequestContext>(),

@@ -105,6 +105,7 @@ function inertTelemetry(config: BizmonConfig): Telemetry {
 
 async function start(config: BizmonConfig): Promise<Telemetry> {
   state.cardinalityLimit = config.cardinalityLimit;
+  state.nativeHistograms = config.nativeHistograms;
   state.enabled = !config.disabled;
   if (config.requestContext === 'always') armRequestContext();
 

@@ -6,7 +6,10 @@ import {
   type HistogramData,
   type SeriesBase,
 } from '../registry';
+import { EMPTY_NATIVE_HISTOGRAM, type NativeHistogramData } from '../native-histogram';
+import { state } from '../state';
 import type { ParsedFamily } from './families';
+import { prepareNativeFields, writeNativeFields } from './protobuf-native';
 import { delimitedSize, ProtoWriter, tag, varintSize, WIRE_VARINT } from './proto-writer';
 import { walkRegistry, type AnyFamily, type RegistryEncoder } from './walk-registry';
 
@@ -23,7 +26,9 @@ import { walkRegistry, type AnyFamily, type RegistryEncoder } from './walk-regis
  *     created_timestamp 15;  google.protobuf.Timestamp: seconds 1, nanos 2
  *
  * Buckets are classic ones, without the +Inf bucket (sample_count is its count, as
- * client_golang writes it); Prometheus ingests them as `_bucket`/`_count`/`_sum` series.
+ * client_golang writes it); Prometheus ingests them as `_bucket`/`_count`/`_sum` series. With
+ * BIZMON_NATIVE_HISTOGRAMS=true a histogram also carries its native buckets
+ * (protobuf-native.ts).
  * A family's length must precede it, so each family is encoded whole before it is handed out;
  * a counter's or gauge's Metric bytes (a histogram's label bytes) are built on its first scrape
  * and kept on the series.
@@ -148,13 +153,15 @@ function writeHistogramMetric(
   bounds: readonly number[],
   cumulative: readonly number[],
   createdMs?: number,
+  native?: NativeHistogramData,
 ): void {
   let buckets = 0;
   for (let i = 0; i < bounds.length; i++) {
     buckets += delimitedSize(1 + varintSize(cumulative[i]!) + 9);
   }
   const created = createdMs === undefined ? 0 : createdFieldSize(createdMs);
-  const inner = 1 + varintSize(count) + 9 + buckets + created;
+  const nativeSize = native === undefined ? 0 : prepareNativeFields(native);
+  const inner = 1 + varintSize(count) + 9 + buckets + created + nativeSize;
   w.messageHeader(FAMILY_METRIC, labels.length + delimitedSize(inner));
   w.binary(labels);
   w.messageHeader(METRIC_HISTOGRAM, inner);
@@ -166,6 +173,7 @@ function writeHistogramMetric(
     w.doubleField(BUCKET_BOUND, bounds[i]!);
   }
   if (createdMs !== undefined) writeTimestamp(w, HISTOGRAM_CREATED, createdMs);
+  if (native !== undefined) writeNativeFields(w, native);
 }
 
 /** A family's length prefix and name, help and type fields; its metrics follow. */
@@ -238,6 +246,7 @@ class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
       bounds,
       cumulative,
       created,
+      state.nativeHistograms ? (series.native ?? EMPTY_NATIVE_HISTOGRAM) : undefined,
     );
   }
 

@@ -41,7 +41,7 @@ function formatBound(bound: number): string {
 
 /** A series with the exposition text cached by this module (see SeriesBase). */
 interface CachedSeries extends SeriesBase {
-  expositionLabels?: string;
+  labelText?: string;
 }
 
 /** Joins strings into one flat string (`+=` and template literals build ropes that every later read walks). */
@@ -50,24 +50,25 @@ export function flat(...strings: string[]): string {
 }
 
 /**
- * The cached text of a series, built on its first scrape: `name{label="value",...} ` for a
- * counter or gauge, `{label="value",...` (no closing brace; '' when unlabelled) for a histogram.
+ * The cached label text of a series, built on its first scrape: `{label="value",...} ` for a
+ * counter or gauge (' ' when unlabelled), `{label="value",...` (no closing brace; '' when
+ * unlabelled) for a histogram. The metric name is written before it, not cached with it: every
+ * series would hold its own copy.
  */
 export function cachedText(
   names: readonly string[],
   series: CachedSeries,
-  head: string,
   histogram: boolean,
 ): string {
-  const cached = series.expositionLabels;
+  const cached = series.labelText;
   if (cached !== undefined) return cached;
   const values = series.labelValues;
-  const out: string[] = histogram ? [] : [head];
+  const out: string[] = [];
   for (let i = 0; i < values.length; i++) {
     out.push(i === 0 ? '{' : ',', names[i]!, '="', escapeLabelValue(values[i]!), '"');
   }
   if (!histogram) out.push(values.length === 0 ? ' ' : '} ');
-  return (series.expositionLabels = out.join(''));
+  return (series.labelText = out.join(''));
 }
 
 /** Per-histogram-family strings that do not depend on the series, built once. */
@@ -158,7 +159,8 @@ class TextFormatEncoder extends Pieces implements RegistryEncoder<string> {
 
   counter(series: CachedSeries & { value: number }): void {
     this.pieces.push(
-      cachedText(this.names, series, this.name, false),
+      this.name,
+      cachedText(this.names, series, false),
       formatValue(series.value),
       '\n',
     );
@@ -173,7 +175,7 @@ class TextFormatEncoder extends Pieces implements RegistryEncoder<string> {
   ): void {
     const texts = this.texts!;
     const pieces = this.pieces;
-    const labels = cachedText(this.names, series, this.name, true);
+    const labels = cachedText(this.names, series, true);
     const close = labels === '' ? ' ' : '} ';
     pieces.push(texts.count, labels, close, formatValue(series.count), '\n');
     pieces.push(texts.sum, labels, close, formatValue(series.sum), '\n');

@@ -1,4 +1,3 @@
-import type { Attributes } from '@opentelemetry/api';
 import type { MetricSpec } from './catalog';
 import { state } from './state';
 import { warnRateLimited } from './log';
@@ -11,6 +10,10 @@ import { NativeBuckets, type NativeHistogramData } from './native-histogram';
  * keyed by label value — no string building, no allocation once the series exists — and a
  * metric never holds more than the cardinality limit. The OpenTelemetry SDK still collects and
  * exports everything (see producer.ts), so Prometheus and OTLP readers see these series.
+ *
+ * Memory per series (bench/memory.mjs) shaped the layout: a Map costs ~200 bytes even with one
+ * entry, so the tree only branches where two series differ (see Family), and a series keeps its
+ * label values in four fields rather than an array of its own (80 bytes more).
  */
 
 /** Label value every label of the overflow series carries once a metric is at its limit. */
@@ -27,12 +30,14 @@ export type LabelValues<L extends readonly string[]> = { [K in keyof L]: string 
 
 /** Common part of every series. */
 export interface SeriesBase {
-  /** Label values in the spec's label order. */
+  /** Label values in the spec's label order (a new frozen array on each read). */
   readonly labelValues: readonly string[];
-  /** @internal `label="value",...` text for /metrics, built by exposition.ts on first scrape. */
-  expositionLabels?: string;
-  /** @internal The labels as OpenTelemetry attributes, built by producer.ts on first export. */
-  attributes?: Attributes;
+  /**
+   * @internal `{label="value",...` text for the text formats, without the metric name, built by
+   * exposition.ts (cachedText) on first scrape. (Formerly `expositionLabels`, which began with
+   * the name: renamed so that copies of different versions never read each other's text.)
+   */
+  labelText?: string;
   /**
    * @internal Protobuf bytes built by formats/protobuf.ts on first scrape, one char per byte
    * (latin1): a counter's or gauge's whole Metric message (its value the last 8 bytes), a
@@ -114,6 +119,11 @@ export function isGaugeFamily(family: AnyFamilyData): family is FamilyData<Gauge
   return family.spec.type === 'gauge';
 }
 
+/**
+ * A level of the label tree: the Map at depth d is keyed by the value of label d. An entry holds
+ * either the next level or, when only one series lies below it, that series itself (its further
+ * label values are compared field by field). The last label's Map holds series only.
+ */
 type Node<S> = Map<unknown, Node<S> | S>;
 
 /** Records a refused measurement: counted, and warned about at most once a minute per reason. */
@@ -136,25 +146,22 @@ function describeLabel(value: unknown): string | undefined {
 }
 
 /**
- * The label values as an array of exactly `length` elements: a pushed-to array keeps room for
- * 17, and every series holds one for its life.
+ * `value` as a flat string of its own, shared with every other holder of the same text (V8
+ * interns property keys). A label value is often a rope from a template literal, or a slice of a
+ * larger string — a request body, a URL — that it would keep alive whole for the series' life.
  */
-function exactArray(length: number, v0: string, v1: string, v2: string, v3: string): string[] {
-  switch (length) {
-    case 1:
-      return [v0];
-    case 2:
-      return [v0, v1];
-    case 3:
-      return [v0, v1, v2];
-    default:
-      return [v0, v1, v2, v3];
-  }
+function ownString(value: unknown): string {
+  return Object.keys({ [value as string]: 0 })[0]!;
+}
+
+/** Label value `i` of a series (undefined past its labels). */
+function labelAt(series: Series, i: number): string | undefined {
+  return i === 0 ? series.l0 : i === 1 ? series.l1 : i === 2 ? series.l2 : series.l3;
 }
 
 /** A metric family: the series of one catalog metric. */
 export abstract class Family<
-  S extends SeriesBase,
+  S extends Series,
   L extends readonly string[] = readonly string[],
 > implements FamilyData<S> {
   readonly spec: MetricSpec<string, L>;
@@ -191,21 +198,30 @@ export abstract class Family<
     if (!state.enabled) return this.noop;
     const arity = this.arity;
     if (arity === 0) return this.unlabelled ?? this.createUnlabelled();
-    let node = this.root;
-    for (let i = 0; i < arity; i++) {
-      const v = i === 0 ? v0 : i === 1 ? v1 : i === 2 ? v2 : v3;
-      const next = node.get(v);
-      if (next === undefined) return this.insert(v0, v1, v2, v3);
-      if (i === arity - 1) return next as S;
-      node = next as Node<S>;
+    // `next` is the entry for labels 0..i-1: a series once i reaches the arity, else a Map or
+    // the one series below it, whose labels i.. must match too.
+    let next = this.root.get(v0);
+    for (let i = 1; next !== undefined; i++) {
+      if (i === arity) return next as S;
+      if (!(next instanceof Map)) {
+        const s = next;
+        if (
+          (i > 1 || s.l1 === v1) &&
+          (i > 2 || arity < 3 || s.l2 === v2) &&
+          (arity < 4 || s.l3 === v3)
+        )
+          return s;
+        break;
+      }
+      next = next.get(i === 1 ? v1 : i === 2 ? v2 : v3);
     }
-    return this.noop; // unreachable: arity is at most 4
+    return this.insert(v0, v1, v2, v3);
   }
 
   /** Calls `fn` for every series, overflow included. */
   forEach(fn: (series: S) => void): void {
     if (this.unlabelled) fn(this.unlabelled);
-    if (this.arity > 0) this.walk(this.root, 1, fn);
+    if (this.arity > 0) this.walk(this.root, fn);
     if (this.overflow) fn(this.overflow);
   }
 
@@ -217,10 +233,10 @@ export abstract class Family<
     this.count = 0;
   }
 
-  private walk(node: Node<S>, depth: number, fn: (series: S) => void): void {
+  private walk(node: Node<S>, fn: (series: S) => void): void {
     for (const child of node.values()) {
-      if (depth === this.arity) fn(child as S);
-      else this.walk(child as Node<S>, depth + 1, fn);
+      if (child instanceof Map) this.walk(child, fn);
+      else fn(child);
     }
   }
 
@@ -239,15 +255,31 @@ export abstract class Family<
       }
     }
     if (this.count >= state.cardinalityLimit - 1) return this.overflowSeries();
-    const values = exactArray(this.arity, v0 as string, v1 as string, v2 as string, v3 as string);
-    const series = this.createSeries(Object.freeze(values));
+    const values = [v0, v1, v2, v3].slice(0, this.arity).map(ownString);
+    const series = this.createSeries(values);
     let node = this.root;
-    for (let i = 0; i < this.arity - 1; i++) {
-      let next = node.get(values[i]) as Node<S> | undefined;
-      if (next === undefined) node.set(values[i], (next = new Map()));
-      node = next;
+    for (let i = 0; ; i++) {
+      const next = node.get(values[i]);
+      if (next === undefined) {
+        node.set(values[i], series);
+        break;
+      }
+      if (next instanceof Map) {
+        node = next;
+        continue;
+      }
+      // Another series shares labels 0..i (lookup saw it differ further on): give both a level
+      // of their own per label they still share, then one Map where they part.
+      let level: Node<S> = new Map();
+      node.set(values[i++], level);
+      while (i < this.arity - 1 && labelAt(next, i) === values[i]) {
+        node = level;
+        node.set(values[i++], (level = new Map()));
+      }
+      level.set(labelAt(next, i), next);
+      level.set(values[i], series);
+      break;
     }
-    node.set(values[this.arity - 1], series);
     this.count++;
     return series;
   }
@@ -261,28 +293,58 @@ export abstract class Family<
     if (this.overflow) return this.overflow;
     const values = this.spec.labelNames.map(() => OVERFLOW_LABEL_VALUE);
     this.count++;
-    return (this.overflow = this.createSeries(Object.freeze(values)));
+    return (this.overflow = this.createSeries(values));
   }
 }
 
 // One shared function object on the prototype, so every family's labels() stays monomorphic.
 (Family.prototype as unknown as { labels: unknown }).labels = Family.prototype.lookup;
 
-/** A monotonically increasing count. */
-export class CounterSeries implements CounterData {
-  value = 0;
-  /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
-  readonly createdMs = Date.now() - CREATED_BASE_MS;
+/**
+ * What every series class starts with, in one layout. The label values are four fields (undefined
+ * past the spec's labels) instead of an array: Family compares them when a tree entry holds a
+ * series, and an array of four would add 80 bytes to every series.
+ */
+export abstract class Series implements SeriesBase {
+  /** @internal Label value 0 (see labelValues). */
+  readonly l0: string | undefined;
+  /** @internal Label value 1. */
+  readonly l1: string | undefined;
+  /** @internal Label value 2. */
+  readonly l2: string | undefined;
+  /** @internal Label value 3. */
+  readonly l3: string | undefined;
   /** @internal See SeriesBase. */
-  expositionLabels: string | undefined = undefined;
-  /** @internal See SeriesBase. */
-  attributes: Attributes | undefined = undefined;
+  labelText: string | undefined = undefined;
   /** @internal See SeriesBase. */
   protobufBytes: string | undefined = undefined;
   constructor(
-    private readonly metric: string,
-    readonly labelValues: readonly string[],
-  ) {}
+    /** The metric's name, for the drop counter. */
+    protected readonly metric: string,
+    labelValues: readonly string[],
+  ) {
+    this.l0 = labelValues[0];
+    this.l1 = labelValues[1];
+    this.l2 = labelValues[2];
+    this.l3 = labelValues[3];
+  }
+
+  /** Label values in the spec's label order, as a new frozen array (export code reads it once). */
+  get labelValues(): readonly string[] {
+    const { l0, l1, l2, l3 } = this;
+    if (l0 === undefined) return NO_LABELS;
+    if (l1 === undefined) return Object.freeze([l0]);
+    if (l2 === undefined) return Object.freeze([l0, l1]);
+    if (l3 === undefined) return Object.freeze([l0, l1, l2]);
+    return Object.freeze([l0, l1, l2, l3]);
+  }
+}
+
+/** A monotonically increasing count. */
+export class CounterSeries extends Series implements CounterData {
+  value = 0;
+  /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
+  readonly createdMs = Date.now() - CREATED_BASE_MS;
 
   /** Adds `amount` (default 1); a negative, NaN or infinite amount is dropped and counted. */
   add(amount = 1): void {
@@ -294,20 +356,11 @@ export class CounterSeries implements CounterData {
 }
 
 /** A value that goes up and down, or is absent (`hasValue` false: no sample is exported). */
-export class GaugeSeries implements GaugeData {
+export class GaugeSeries extends Series implements GaugeData {
   value = 0;
-  /** @internal See SeriesBase. */
-  expositionLabels: string | undefined = undefined;
-  /** @internal See SeriesBase. */
-  attributes: Attributes | undefined = undefined;
-  /** @internal See SeriesBase. */
-  protobufBytes: string | undefined = undefined;
   hasValue: boolean;
-  constructor(
-    private readonly metric: string,
-    readonly labelValues: readonly string[],
-    initial: boolean,
-  ) {
+  constructor(metric: string, labelValues: readonly string[], initial: boolean) {
+    super(metric, labelValues);
     this.hasValue = initial;
   }
 
@@ -343,13 +396,7 @@ export class GaugeSeries implements GaugeData {
 }
 
 /** Explicit-bucket histogram of non-negative values. */
-export class HistogramSeries implements HistogramData {
-  /** @internal See SeriesBase. */
-  expositionLabels: string | undefined = undefined;
-  /** @internal See SeriesBase. */
-  attributes: Attributes | undefined = undefined;
-  /** @internal See SeriesBase. */
-  protobufBytes: string | undefined = undefined;
+export class HistogramSeries extends Series implements HistogramData {
   /** Per-bucket (non-cumulative) counts; the last slot is the +Inf bucket. */
   readonly counts: number[];
   sum = 0;
@@ -364,10 +411,11 @@ export class HistogramSeries implements HistogramData {
    */
   native: NativeBuckets | undefined = undefined;
   constructor(
-    private readonly metric: string,
+    metric: string,
     readonly boundaries: readonly number[],
-    readonly labelValues: readonly string[],
+    labelValues: readonly string[],
   ) {
+    super(metric, labelValues);
     this.counts = new Array<number>(boundaries.length + 1).fill(0);
   }
 

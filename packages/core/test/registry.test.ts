@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { instruments, OVERFLOW_LABEL_VALUE } from '@bizmon/core';
+import { CounterFamily, instruments, OVERFLOW_LABEL_VALUE, type MetricSpec } from '@bizmon/core';
 import { expectMatchesCatalog, sampleValue } from '../../../test/support/exposition';
 import { useTelemetry } from '../../../test/support/telemetry';
 
@@ -119,4 +119,68 @@ test('a flood of 100,000 distinct label values stays at the cardinality limit, b
   expect(overflow.value).toBe(101_000 - 49);
   // Nothing per value is retained: well under 100 bytes per flooded value.
   expect(after - before).toBeLessThan(10_000_000);
+});
+
+/** A small deterministic pseudo-random generator (mulberry32), so a failure replays. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('series whose labels share a prefix stay distinct, in any order of arrival', () => {
+  // The label tree keeps a series in place of a Map until a second series shares its prefix;
+  // splits at every depth are exercised by label sets drawn from small alphabets.
+  const next = random(16);
+  for (const arity of [1, 2, 3, 4]) {
+    const labelNames = ['a', 'b', 'c', 'd'].slice(0, arity);
+    const family = new CounterFamily({
+      name: `tree_test_${arity}_total`,
+      type: 'counter',
+      help: 'test',
+      unit: '1',
+      labelNames,
+      area: 'http',
+    } as MetricSpec);
+    const alphabet = ['x', 'y', 'xy', 'long-value-that-is-not-short'].slice(0, arity === 4 ? 2 : 3);
+    const expected = new Map<string, { labels: string[]; count: number }>();
+    for (let n = 0; n < 400; n++) {
+      const labels = labelNames.map(() => alphabet[Math.floor(next() * alphabet.length)]!);
+      // Built at run time, so the tree compares strings that are equal but not identical.
+      const passed = labels.map((v) => [...v].join(''));
+      family.lookup(...passed).add();
+      const key = JSON.stringify(labels);
+      const entry = expected.get(key) ?? { labels, count: 0 };
+      entry.count++;
+      expected.set(key, entry);
+      expect(family.lookup(...labels)).toBe(family.lookup(...passed));
+    }
+    expect(family.size).toBe(expected.size);
+    const seen = new Map<string, number>();
+    family.forEach((s) => seen.set(JSON.stringify(s.labelValues), s.value));
+    expect(seen).toEqual(new Map([...expected].map(([k, v]) => [k, v.count])));
+    for (const { labels } of expected.values())
+      expect(family.lookup(...labels).labelValues).toEqual(labels);
+  }
+});
+
+test('a series keeps a copy of a label value, not the larger string it was sliced from', () => {
+  const family = instruments.file_upload_failures_total;
+  family.reset();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 40; i++) {
+    // 1 MB flat strings; slice() returns a view that would keep each one alive.
+    const body = Buffer.alloc(1_000_000, `body-${i}-`).toString('latin1');
+    family.labels(body.slice(0, 30)).add();
+  }
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  expect(family.size).toBe(40);
+  expect(family.lookup(Buffer.alloc(30, 'body-7-').toString('latin1')).value).toBe(1);
+  expect(after - before).toBeLessThan(4_000_000);
+  family.reset();
 });

@@ -89,11 +89,9 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
   }
 
   counter(series: CounterData): void {
-    const text = cachedText(this.names, series, this.name, false);
-    const labels = text.slice(this.name.length); // `{...} ` or ' '
+    const labels = cachedText(this.names, series, false); // `{...} ` or ' '
     const pieces = this.pieces;
-    if (this.total === undefined) pieces.push(text);
-    else pieces.push(this.total, labels);
+    pieces.push(this.total ?? this.name, labels);
     pieces.push(
       formatValue(series.value),
       '\n',
@@ -106,7 +104,8 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
 
   gauge(series: GaugeData): void {
     this.pieces.push(
-      cachedText(this.names, series, this.name, false),
+      this.name,
+      cachedText(this.names, series, false),
       formatValue(series.value),
       '\n',
     );
@@ -115,7 +114,7 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
   histogram(series: HistogramData): void {
     const texts = this.texts!;
     const pieces = this.pieces;
-    const labels = cachedText(this.names, series, this.name, true);
+    const labels = cachedText(this.names, series, true);
     const close = labels === '' ? ' ' : '} ';
     pushBuckets(pieces, texts, labels, series.counts);
     pieces.push(texts.count, labels, close, formatValue(series.count), '\n');

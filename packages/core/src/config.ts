@@ -46,6 +46,12 @@ export interface BizmonConfig {
   requestContext: RequestContextMode;
   /** Whether the process and Node.js runtime families are exported (BIZMON_RUNTIME_METRICS). */
   runtimeMetrics: boolean;
+  /**
+   * Whether a clustered service (node:cluster workers, PM2 cluster mode) serves one `/metrics`
+   * merged over its processes (BIZMON_CLUSTER; see cluster/README.md). Without cluster workers
+   * it changes nothing.
+   */
+  cluster: boolean;
 }
 
 /** See {@link BizmonConfig.requestContext}. */
@@ -74,6 +80,7 @@ export interface BizmonOptions {
   bizmonHttpIgnore?: string | string[];
   bizmonRequestContext?: RequestContextMode;
   bizmonRuntimeMetrics?: boolean | string;
+  bizmonCluster?: boolean | string;
 }
 
 const EXPORTER_KINDS = ['prometheus', 'otlp', 'none'] as const;
@@ -191,6 +198,7 @@ const variables = {
     form: 'on-demand or always',
   },
   BIZMON_RUNTIME_METRICS: { parse: bool, form: 'true or false' },
+  BIZMON_CLUSTER: { parse: bool, form: 'true or false' },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -259,5 +267,6 @@ export function resolveConfig(
     requestContext:
       read('BIZMON_REQUEST_CONTEXT') ?? (requestContextIsCheap ? 'always' : 'on-demand'),
     runtimeMetrics: read('BIZMON_RUNTIME_METRICS') ?? true,
+    cluster: read('BIZMON_CLUSTER') ?? true,
   };
 }

@@ -25,6 +25,7 @@ test('defaults follow the contract', () => {
     // AsyncLocalStorage is cheap to enter from Node 24 on (AsyncContextFrame): see context.ts.
     requestContext: Number(process.versions.node.split('.')[0]) >= 24 ? 'always' : 'on-demand',
     runtimeMetrics: true,
+    cluster: true,
   });
   expect(logged()).toBe('');
 });
@@ -42,6 +43,7 @@ test('environment variables are read and options override them', () => {
     BIZMON_EXPORTER_MAX_CONNECTIONS: '8',
     BIZMON_EXPORTER_TIMEOUT_MS: '500',
     BIZMON_RUNTIME_METRICS: 'false',
+    BIZMON_CLUSTER: 'false',
   };
   const config = resolveConfig({ otelServiceName: 'from-options' }, env);
   expect(config).toMatchObject({
@@ -56,6 +58,7 @@ test('environment variables are read and options override them', () => {
     exporterMaxConnections: 8,
     exporterTimeoutMs: 500,
     runtimeMetrics: false,
+    cluster: false,
   });
 });
 

@@ -3,9 +3,9 @@
  * preloaded node:cluster service and a PM2 cluster-mode service, three workers each, serve one
  * exporter whose counters and histograms are the sums over the workers.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP_NODE, freePort, get, startApp } from './support/apps';
@@ -63,6 +63,14 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pid of the process listening on TCP `port` (from `ss`). */
+function listenerPid(port: number): number {
+  const out = spawnSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' }).stdout;
+  const m = /pid=(\d+)/.exec(out);
+  if (!m) throw new Error(`no process listens on ${port}: ${out}`);
+  return Number(m[1]);
 }
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
@@ -166,10 +174,7 @@ describe('a PM2 cluster-mode service preloaded with @bizmon/node/register', () =
         OTEL_EXPORTER_PROMETHEUS_PORT: String(exporterPort),
       },
     };
-    require('node:fs').writeFileSync(
-      ecosystem,
-      `module.exports = ${JSON.stringify({ apps: [app] })};`,
-    );
+    writeFileSync(ecosystem, `module.exports = ${JSON.stringify({ apps: [app] })};`);
     pm2('start', ecosystem);
     await waitFor('the instances and the exporter to answer', async () => {
       try {
@@ -191,12 +196,39 @@ describe('a PM2 cluster-mode service preloaded with @bizmon/node/register', () =
     const pids = await spread(port, N, 'orders');
     expect(new Set(pids).size).toBe(WORKERS);
     for (let i = 0; i < 3; i++) {
-      expect(requestTotals(await scrape(exporterPort)).requests).toBe(base + N);
+      expect(requestTotals(await scrape(exporterPort))).toEqual({
+        requests: base + N,
+        observed: base + N,
+      });
     }
-    const victim = pids[0]!;
+    // One heap gauge per instance, labelled with PM2's instance number.
+    const heap = parseExposition(await scrape(exporterPort)).get('nodejs_heap_size_used_bytes')!;
+    expect(heap.samples.map((s) => s.labels.worker).sort()).toEqual(['0', '1', '2']);
+    // Kill an instance that does not hold the exporter's port (killing that one restarts the
+    // count, as a restarted exporter does; README).
+    const holder = listenerPid(exporterPort);
+    expect(pids).toContain(holder);
+    const victim = pids.find((pid) => pid !== holder)!;
     process.kill(victim, 'SIGKILL');
     await waitFor(`instance ${victim} to exit`, () => !alive(victim));
-    expect(requestTotals(await scrape(exporterPort)).requests).toBe(base + N);
+    expect(requestTotals(await scrape(exporterPort))).toEqual({
+      requests: base + N,
+      observed: base + N,
+    });
+    await spread(port, 8, 'after');
+    expect(requestTotals(await scrape(exporterPort)).requests).toBe(base + N + 8);
+
+    // When the instance holding the port dies, a survivor takes it over (its count restarts
+    // from the survivors' own, as a restarted exporter's does).
+    process.kill(holder, 'SIGKILL');
+    await waitFor('a survivor to take the exporter over', async () => {
+      try {
+        return (await get(`http://127.0.0.1:${exporterPort}/metrics`)).status === 200;
+      } catch {
+        return false;
+      }
+    });
+    expect(listenerPid(exporterPort)).not.toBe(holder);
     const logs = pm2('logs', '--nostream', '--lines', '200');
     expect(logs).not.toMatch(/EADDRINUSE|could not listen/);
   }, 30_000);

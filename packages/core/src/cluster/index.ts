@@ -2,7 +2,7 @@ import { unlinkSync, chmodSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { catalogSpecs, type MetricSpec } from '../catalog';
-import type { BizmonConfig } from '../config';
+import { processEnv, type BizmonConfig } from '../config';
 import { warn, warnRateLimited } from '../log';
 import { runCollectCallbacks } from '../producer';
 import type { AnyFamilyData } from '../registry';
@@ -59,7 +59,7 @@ export function isClusterWorker(): boolean {
 
 /** This process's `worker` label: PM2's instance number, else node:cluster's worker id. */
 function workerLabel(): string {
-  const instance = process.env.NODE_APP_INSTANCE;
+  const instance = processEnv().NODE_APP_INSTANCE;
   if (instance !== undefined && /^\d{1,6}$/.test(instance)) return instance;
   const worker = loadedCluster()?.worker;
   return worker ? String(worker.id) : 'primary';

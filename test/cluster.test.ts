@@ -125,6 +125,30 @@ describe('a node:cluster service preloaded with @bizmon/node/register', () => {
     }
   }, 30_000);
 
+  test('a hung worker cannot stall the scrape: it counts as of its last answer', async () => {
+    const app = await startApp(join(fixtures, 'cluster-app.cjs'), {
+      env: { WORKERS: String(WORKERS) },
+    });
+    try {
+      await spread(app.port, 12, 'before');
+      expect(requestTotals(await scrape(app.exporterPort)).requests).toBe(12);
+      const hung = await getPid(app.port, '/hang');
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      const body = await scrape(app.exporterPort);
+      // The wait for workers is min(2 s, BIZMON_EXPORTER_TIMEOUT_MS / 2).
+      expect(Date.now() - started).toBeLessThan(3500);
+      // The hung worker's earlier requests are still in the total (its /hang may be too).
+      expect(requestTotals(body).requests).toBeGreaterThanOrEqual(12);
+      expect(alive(hung)).toBe(true);
+      // Once it is back, it answers again and the total is exact.
+      await new Promise((r) => setTimeout(r, 4500));
+      expect(requestTotals(await scrape(app.exporterPort)).requests).toBe(13);
+    } finally {
+      await app.stop();
+    }
+  }, 30_000);
+
   test('BIZMON_CLUSTER=false leaves each process its own exporter, as before', async () => {
     const app = await startApp(join(fixtures, 'cluster-app.cjs'), {
       env: { WORKERS: String(WORKERS), BIZMON_CLUSTER: 'false' },

@@ -5,7 +5,7 @@ import type { BizmonConfig } from './config';
 import { armRequestContext } from './context';
 import { instruments } from './instruments';
 import { registerFallbackMeterProvider } from './global-meter-provider';
-import { info, warn } from './log';
+import { info, warn, warnRateLimited } from './log';
 import { createExporterServer } from './exporter-server';
 import { registerStreamingScrape } from './exposition';
 import { formatChunks } from './formats/chunks';
@@ -59,12 +59,12 @@ function listen(
 ): Promise<AddressInfo | undefined> {
   return new Promise((resolve) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      if (!(exclusive && err.code === 'EADDRINUSE')) {
-        warn(
-          `the metrics exporter could not listen on ${host}:${port} (${err.code ?? err.message}); ` +
-            `the app runs on without it — set OTEL_EXPORTER_PROMETHEUS_PORT to a free port`,
-        );
-      }
+      const message =
+        `the metrics exporter could not listen on ${host}:${port} (${err.code ?? err.message}); ` +
+        `the app runs on without it — set OTEL_EXPORTER_PROMETHEUS_PORT to a free port`;
+      // A cluster worker tries again while no process serves; say so once a minute at most.
+      if (!exclusive) warn(message);
+      else if (err.code !== 'EADDRINUSE') warnRateLimited('exporter-listen', message);
       resolve(undefined);
     };
     server.once('error', onError);

@@ -24,8 +24,6 @@ function seriesOf(families: AnyFamilyData[], name: string): Record<string, unkno
   return out;
 }
 
-const labels = (name: string): string[] => [...(specs.get(name)!.labelNames as string[])];
-
 describe('validSnapshot keeps only what the catalog allows', () => {
   test('drops unknown metrics, wrong types and malformed series; keeps the rest', () => {
     const raw = [

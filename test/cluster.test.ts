@@ -5,11 +5,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP_NODE, freePort, get, startApp } from './support/apps';
-import { expectMatchesCatalog, parseExposition, sampleValue } from './support/exposition';
+import {
+  expectMatchesCatalog,
+  parseExposition,
+  promtoolFindings,
+  PROM_CLIENT_NAME_LINTS,
+  sampleValue,
+} from './support/exposition';
+import { hasBinary } from './support/env';
 
 const fixtures = join(__dirname, 'fixtures');
 const root = join(__dirname, '..');
@@ -120,6 +127,28 @@ describe('a node:cluster service preloaded with @bizmon/node/register', () => {
     try {
       await expectOneExporter(app.port, app.exporterPort);
       expect(app.output()).not.toMatch(/EADDRINUSE|could not listen/);
+
+      // The merged families in the other formats too, and valid for promtool.
+      const openMetrics = await get(`http://127.0.0.1:${app.exporterPort}/metrics`, {
+        accept: 'application/openmetrics-text; version=1.0.0',
+      });
+      // OpenMetrics names the counter family `http_requests`; its samples keep `_total`.
+      const omFamily = parseExposition(openMetrics.body).get('http_requests')!;
+      const omTotal = omFamily.samples
+        .filter((x) => x.name === 'http_requests_total')
+        .reduce((sum, x) => sum + x.value, 0);
+      expect(omTotal).toBe(N + 8);
+      expect(openMetrics.body.endsWith('# EOF\n')).toBe(true);
+      if (hasBinary('promtool')) {
+        expect(promtoolFindings(await scrape(app.exporterPort))).toEqual(PROM_CLIENT_NAME_LINTS);
+      }
+
+      // The channel is private: a 0700 directory of this user, a 0600 socket.
+      const dir = join(tmpdir(), `bizmon-${process.getuid!()}`);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const socket = statSync(join(dir, `exporter-${app.exporterPort}.sock`));
+      expect(socket.isSocket()).toBe(true);
+      expect(socket.mode & 0o777).toBe(0o600);
     } finally {
       await app.stop();
     }

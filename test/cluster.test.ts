@@ -154,6 +154,33 @@ describe('a node:cluster service preloaded with @bizmon/node/register', () => {
     }
   }, 30_000);
 
+  test('a worker that binds the port before a busy primary serves, the primary reporting to it', async () => {
+    const app = await startApp(join(fixtures, 'cluster-app.cjs'), {
+      env: { WORKERS: String(WORKERS), PRIMARY_WAITS: '1' },
+    });
+    try {
+      await waitFor('a process to hold the exporter port', () => {
+        try {
+          return listenerPid(app.exporterPort) > 0;
+        } catch {
+          return false;
+        }
+      });
+      // The race went the workers' way: the holder is not the primary.
+      expect(listenerPid(app.exporterPort)).not.toBe(app.child.pid);
+      await spread(app.port, 24, 'race');
+      expect(requestTotals(await scrape(app.exporterPort))).toEqual({ requests: 24, observed: 24 });
+      // The primary's own series are there too, as a reporting process's.
+      const heap = parseExposition(await scrape(app.exporterPort)).get(
+        'nodejs_heap_size_used_bytes',
+      )!;
+      expect(heap.samples.map((x) => x.labels.worker)).toContain('primary');
+      expect(app.output()).not.toMatch(/EADDRINUSE|could not listen/);
+    } finally {
+      await app.stop();
+    }
+  }, 30_000);
+
   test('a hung worker cannot stall the scrape: it counts as of its last answer', async () => {
     const app = await startApp(join(fixtures, 'cluster-app.cjs'), {
       env: { WORKERS: String(WORKERS) },

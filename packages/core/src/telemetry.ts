@@ -15,7 +15,12 @@ import { sdkMetrics } from './otel-sdk';
 import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
 import { sharingRefused, state } from './state';
 import { VERSION } from './version';
-import { aggregateWhenForking, ClusterMember, isClusterWorker } from './cluster';
+import {
+  aggregateWhenForking,
+  ClusterMember,
+  isClusterWorker,
+  isPrimaryWithWorkers,
+} from './cluster';
 
 /** bizmon's own version (@bizmon/core's), for system_info and the instrumentation scope. */
 export const BIZMON_VERSION: string = VERSION;
@@ -56,15 +61,18 @@ function listen(
   host: string,
   port: number,
   exclusive = false,
+  takenByCluster: () => boolean = () => false,
 ): Promise<AddressInfo | undefined> {
   return new Promise((resolve) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const message =
         `the metrics exporter could not listen on ${host}:${port} (${err.code ?? err.message}); ` +
         `the app runs on without it — set OTEL_EXPORTER_PROMETHEUS_PORT to a free port`;
+      const inUse = err.code === 'EADDRINUSE';
       // A cluster worker tries again while no process serves; say so once a minute at most.
-      if (!exclusive) warn(message);
-      else if (err.code !== 'EADDRINUSE') warnRateLimited('exporter-listen', message);
+      if (exclusive) {
+        if (!inUse) warnRateLimited('exporter-listen', message);
+      } else if (!(inUse && takenByCluster())) warn(message);
       resolve(undefined);
     };
     server.once('error', onError);
@@ -186,7 +194,16 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
         },
       );
     } else {
-      exporterAddress = await listen(created, config.exporterHost, config.exporterPort);
+      // A primary whose workers bound the port first (it was busy after forking) reports to
+      // them instead (cluster/index.ts).
+      const takenByCluster = (): boolean => clustered && isPrimaryWithWorkers();
+      exporterAddress = await listen(
+        created,
+        config.exporterHost,
+        config.exporterPort,
+        false,
+        takenByCluster,
+      );
       if (exporterAddress) {
         announce(created, exporterAddress);
         if (clustered)
@@ -194,6 +211,14 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
             cluster ??= ClusterMember.create(config);
             return cluster;
           });
+      } else if (takenByCluster() && (cluster = ClusterMember.create(config))) {
+        await cluster.join(
+          () => listen(created, config.exporterHost, config.exporterPort, true),
+          (address) => {
+            exporterAddress = address;
+            announce(created, address);
+          },
+        );
       } else {
         server = undefined;
       }

@@ -57,6 +57,12 @@ export function isClusterWorker(): boolean {
   return loadedCluster()?.isWorker === true;
 }
 
+/** Whether this process is a node:cluster primary that has forked workers. */
+export function isPrimaryWithWorkers(): boolean {
+  const cluster = loadedCluster();
+  return cluster?.isPrimary === true && Object.keys(cluster.workers ?? {}).length > 0;
+}
+
 /** This process's `worker` label: PM2's instance number, else node:cluster's worker id. */
 function workerLabel(): string {
   const instance = processEnv().NODE_APP_INSTANCE;
@@ -117,7 +123,9 @@ class Aggregator {
         );
         resolve(undefined);
       });
-      server.listen(path, () => {
+      // Exclusive: in a worker, a plain listen() would ask the cluster's primary (PM2's daemon)
+      // to open the socket and tell the app's `listening` handlers about it.
+      server.listen({ path, exclusive: true }, () => {
         server.removeAllListeners('error');
         server.on('error', (err) => warn(`the cluster's metrics socket failed: ${err.message}`));
         try {

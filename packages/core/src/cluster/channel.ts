@@ -17,10 +17,13 @@ export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
  * 0700 if missing and refused unless it is a real directory owned by this user that no one else
  * may enter (another user could otherwise read the series or feed fake ones).
  */
-export function socketPath(port: number): { path: string } | { refused: string } {
+export function socketPath(
+  port: number,
+  base: string = tmpdir(),
+): { path: string } | { refused: string } {
   const uid = process.getuid?.();
   if (uid === undefined) return { refused: 'unix sockets are not used on this platform' };
-  const dir = join(tmpdir(), `bizmon-${uid}`);
+  const dir = join(base, `bizmon-${uid}`);
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {

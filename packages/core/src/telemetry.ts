@@ -178,6 +178,7 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
   let server: Server | undefined;
   let exporterAddress: AddressInfo | undefined;
   let cluster: ClusterMember | undefined;
+  let stopped = false;
   if (wantsPrometheus) {
     const created = createExporterServer(config);
     server = created;
@@ -208,6 +209,8 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
         announce(created, exporterAddress);
         if (clustered)
           aggregateWhenForking(() => {
+            // Not after shutdown: a fork then must not open the socket again.
+            if (stopped) return undefined;
             cluster ??= ClusterMember.create(config);
             return cluster;
           });
@@ -247,6 +250,7 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
       state.starting = undefined;
       state.pipeline = undefined;
       state.enabled = false;
+      stopped = true;
       cluster?.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { catalogSpecs } from '@bizmon/core';
+import { catalogSpecs, clusterAggregation } from '@bizmon/core';
 
 const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -33,4 +33,21 @@ test('the README documents every configuration variable the code reads', () => {
   const variables = [...source.matchAll(/^\s{2}((?:OTEL|BIZMON)_[A-Z_]+): \{/gm)].map((m) => m[1]);
   expect(variables.length).toBeGreaterThan(10);
   for (const name of variables) expect(readme).toContain(`| \`${name}\` |`);
+});
+
+test("the README's list of gauges summed over a cluster's workers is the catalog's", () => {
+  const section = readme.slice(
+    readme.indexOf('### Clustered services'),
+    readme.indexOf('## Metrics'),
+  );
+  const listed = /except those the catalog sums:\s*([^(]*)\(/.exec(section)![1]!;
+  const names = [...listed.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+  const summedGauges = catalogSpecs
+    .filter((s) => s.type === 'gauge' && clusterAggregation(s) === 'sum')
+    .map((s) => s.name);
+  expect(names).toEqual(summedGauges);
+  // Counters and histograms are always summed.
+  expect(catalogSpecs.filter((s) => s.type !== 'gauge' && clusterAggregation(s) !== 'sum')).toEqual(
+    [],
+  );
 });

@@ -38,6 +38,30 @@ export interface MetricSpec<
    * so that the first change is visible to `rate()` and alerts.
    */
   readonly absentUntilSet?: boolean;
+  /**
+   * How the exporter of a clustered service (node:cluster, PM2 cluster mode) merges the
+   * workers' series of this metric; see {@link clusterAggregation} for the default.
+   */
+  readonly cluster?: ClusterAggregation;
+}
+
+/**
+ * How a clustered service's one `/metrics` merges a metric over its workers:
+ * - `sum`: one series per label set, the sum over the workers; for counters and histograms
+ *   also over workers that have died since the exporter started (as of their last report), for
+ *   gauges over the live workers only.
+ * - `per_worker`: one series per worker and label set, with an extra `worker` label; a dead
+ *   worker's series leave with it.
+ */
+export type ClusterAggregation = 'sum' | 'per_worker';
+
+/**
+ * The rule of {@link ClusterAggregation} for `spec`: its `cluster` field, else `sum` for
+ * counters and histograms and `per_worker` for gauges (a gauge of one process, such as heap
+ * size or the distinct users it saw, has no meaningful sum).
+ */
+export function clusterAggregation(spec: MetricSpec): ClusterAggregation {
+  return spec.cluster ?? (spec.type === 'gauge' ? 'per_worker' : 'sum');
 }
 
 function spec<
@@ -83,6 +107,8 @@ export const catalog = {
     unit: '{request}',
     labelNames: [],
     area: 'http',
+    // In flight in the service: the sum over live workers.
+    cluster: 'sum',
   }),
 
   // PostgreSQL
@@ -102,6 +128,8 @@ export const catalog = {
     unit: '{connection}',
     labelNames: ['pool'],
     area: 'db',
+    // Connections the service holds: the sum over live workers' pools.
+    cluster: 'sum',
   }),
   db_connection_pool_usage: spec({
     name: 'db_connection_pool_usage',
@@ -110,6 +138,8 @@ export const catalog = {
     unit: '{connection}',
     labelNames: ['pool'],
     area: 'db',
+    // Connections the service holds: the sum over live workers' pools.
+    cluster: 'sum',
   }),
   db_slow_queries_total: spec({
     name: 'db_slow_queries_total',

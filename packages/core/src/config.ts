@@ -51,6 +51,12 @@ export interface BizmonConfig {
    * format beside the classic ones (BIZMON_NATIVE_HISTOGRAMS; native-histogram.ts).
    */
   nativeHistograms: boolean;
+  /**
+   * Whether a clustered service (node:cluster workers, PM2 cluster mode) serves one `/metrics`
+   * merged over its processes (BIZMON_CLUSTER; see cluster/index.ts and packages/node/README.md). Without cluster workers
+   * it changes nothing.
+   */
+  cluster: boolean;
 }
 
 /** See {@link BizmonConfig.requestContext}. */
@@ -80,6 +86,7 @@ export interface BizmonOptions {
   bizmonRequestContext?: RequestContextMode;
   bizmonRuntimeMetrics?: boolean | string;
   bizmonNativeHistograms?: boolean | string;
+  bizmonCluster?: boolean | string;
 }
 
 const EXPORTER_KINDS = ['prometheus', 'otlp', 'none'] as const;
@@ -198,6 +205,7 @@ const variables = {
   },
   BIZMON_RUNTIME_METRICS: { parse: bool, form: 'true or false' },
   BIZMON_NATIVE_HISTOGRAMS: { parse: bool, form: 'true or false' },
+  BIZMON_CLUSTER: { parse: bool, form: 'true or false' },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -222,13 +230,37 @@ function packageJson(): { name?: string; version?: string } {
 }
 
 /**
+ * The environment bizmon reads: `process.env`, plus, in a PM2 instance while PM2's wrapper has
+ * not yet run (a preload runs before it), the app's variables that PM2 passes in `pm2_env` and
+ * the wrapper copies into `process.env` (pm2/lib/ProcessContainer.js) — else a preloaded PM2
+ * app's OTEL_ and BIZMON_ variables would be ignored. Parsed only where `pm2_env` is set.
+ */
+export function processEnv(): NodeJS.ProcessEnv {
+  const passed = process.env.pm2_env;
+  if (passed === undefined) return process.env;
+  try {
+    const parsed = JSON.parse(passed) as unknown;
+    if (typeof parsed !== 'object' || parsed === null) return process.env;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const [name, value] of Object.entries(parsed)) {
+      // The wrapper assigns every key; objects (PM2's own settings) are of no use here.
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+        env[name] = String(value);
+    }
+    return env;
+  } catch {
+    return process.env;
+  }
+}
+
+/**
  * Resolves the configuration from `options` over `env`. An invalid value is reported once, by
  * variable name with the accepted form, and its default is used: bad configuration never stops
  * the host app.
  */
 export function resolveConfig(
   options: BizmonOptions = {},
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = processEnv(),
 ): BizmonConfig {
   function read<K extends VariableName>(name: K): ValueOf<K> | undefined {
     const row = variables[name];
@@ -267,5 +299,6 @@ export function resolveConfig(
       read('BIZMON_REQUEST_CONTEXT') ?? (requestContextIsCheap ? 'always' : 'on-demand'),
     runtimeMetrics: read('BIZMON_RUNTIME_METRICS') ?? true,
     nativeHistograms: read('BIZMON_NATIVE_HISTOGRAMS') ?? false,
+    cluster: read('BIZMON_CLUSTER') ?? true,
   };
 }

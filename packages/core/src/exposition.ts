@@ -201,8 +201,10 @@ export async function serializeRegistry(): Promise<string> {
  * exposition (50,000 series) into one string blocks the event loop for tens of ms, and holding
  * every chunk until the end would promote them all to the old generation (more major GCs).
  */
-export function registryChunks(): AsyncGenerator<string, void, undefined> {
-  return walkRegistry(new TextFormatEncoder());
+export function registryChunks(
+  families?: Iterable<AnyFamily>,
+): AsyncGenerator<string, void, undefined> {
+  return walkRegistry(new TextFormatEncoder(), families);
 }
 
 /** A scrape produced chunk by chunk, in the format asked for (text 0.0.4 when none). */

@@ -1,6 +1,8 @@
 export {
   catalog,
   catalogSpecs,
+  clusterAggregation,
+  type ClusterAggregation,
   type MetricSpec,
   type MetricType,
   type MetricArea,

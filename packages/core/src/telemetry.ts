@@ -5,7 +5,7 @@ import type { BizmonConfig } from './config';
 import { armRequestContext } from './context';
 import { instruments } from './instruments';
 import { registerFallbackMeterProvider } from './global-meter-provider';
-import { info, warn } from './log';
+import { info, warn, warnRateLimited } from './log';
 import { createExporterServer } from './exporter-server';
 import { registerStreamingScrape } from './exposition';
 import { formatChunks } from './formats/chunks';
@@ -15,6 +15,12 @@ import { sdkMetrics } from './otel-sdk';
 import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
 import { sharingRefused, state } from './state';
 import { VERSION } from './version';
+import {
+  aggregateWhenForking,
+  ClusterMember,
+  isClusterWorker,
+  isPrimaryWithWorkers,
+} from './cluster';
 
 /** bizmon's own version (@bizmon/core's), for system_info and the instrumentation scope. */
 export const BIZMON_VERSION: string = VERSION;
@@ -45,23 +51,47 @@ export function activeTelemetry(): Telemetry | undefined {
   return state.telemetry;
 }
 
-function listen(server: Server, host: string, port: number): Promise<AddressInfo | undefined> {
+/**
+ * Listens on host:port. `exclusive` (a cluster worker): binds the port itself rather than
+ * sharing it through the cluster's primary, and a taken port is not warned about (another
+ * process of the service serves /metrics; cluster/index.ts).
+ */
+function listen(
+  server: Server,
+  host: string,
+  port: number,
+  exclusive = false,
+  takenByCluster: () => boolean = () => false,
+): Promise<AddressInfo | undefined> {
   return new Promise((resolve) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      warn(
+      const message =
         `the metrics exporter could not listen on ${host}:${port} (${err.code ?? err.message}); ` +
-          `the app runs on without it — set OTEL_EXPORTER_PROMETHEUS_PORT to a free port`,
-      );
+        `the app runs on without it — set OTEL_EXPORTER_PROMETHEUS_PORT to a free port`;
+      const inUse = err.code === 'EADDRINUSE';
+      // A cluster worker tries again while no process serves; say so once a minute at most.
+      if (exclusive) {
+        if (!inUse) warnRateLimited('exporter-listen', message);
+      } else if (!(inUse && takenByCluster())) warn(message);
       resolve(undefined);
     };
     server.once('error', onError);
-    server.listen(port, host, () => {
+    const listening = (): void => {
       server.off('error', onError);
       // Errors after listening (rare) must never crash the host app.
       server.on('error', (err) => warn(`the metrics exporter's server failed: ${err.message}`));
       resolve(server.address() as AddressInfo);
-    });
+    };
+    if (exclusive) server.listen({ port, host, exclusive: true }, listening);
+    else server.listen(port, host, listening);
   });
+}
+
+/** Logs where /metrics is served. */
+function announce(server: Server, address: AddressInfo): void {
+  server.unref();
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  info(`metrics on http://${shownHost}:${address.port}/metrics`);
 }
 
 /**
@@ -129,8 +159,10 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
     format: ExpositionFormat = 'text',
   ): AsyncGenerator<string | Uint8Array, void, undefined> {
     await runCollectCallbacks();
+    // In a clustered service's aggregator, every process's families merged (cluster/).
+    const families = await cluster?.collect();
     // target_info and the app's own instruments, then bizmon's families.
-    yield* formatChunks(format, await sdkPipeline().appMetricsText());
+    yield* formatChunks(format, await sdkPipeline().appMetricsText(), families);
   }
   const scrape = async (): Promise<string> => {
     const parts: string[] = [];
@@ -146,19 +178,54 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
 
   let server: Server | undefined;
   let exporterAddress: AddressInfo | undefined;
+  let cluster: ClusterMember | undefined;
+  let stopped = false;
   if (wantsPrometheus) {
-    server = createExporterServer(config);
-    state.ownServers.add(server);
-    exporterAddress = await listen(server, config.exporterHost, config.exporterPort);
-    if (exporterAddress) {
-      server.unref();
-      const shownHost =
-        exporterAddress.family === 'IPv6'
-          ? `[${exporterAddress.address}]`
-          : exporterAddress.address;
-      info(`metrics on http://${shownHost}:${exporterAddress.port}/metrics`);
+    const created = createExporterServer(config);
+    server = created;
+    state.ownServers.add(created);
+    // One /metrics for a clustered service needs a port the processes agree on.
+    const clustered = config.cluster && config.exporterPort !== 0;
+    if (clustered && isClusterWorker()) cluster = ClusterMember.create(config);
+    if (cluster) {
+      await cluster.join(
+        () => listen(created, config.exporterHost, config.exporterPort, true),
+        (address) => {
+          exporterAddress = address;
+          announce(created, address);
+        },
+      );
     } else {
-      server = undefined;
+      // A primary whose workers bound the port first (it was busy after forking) reports to
+      // them instead (cluster/index.ts).
+      const takenByCluster = (): boolean => clustered && isPrimaryWithWorkers();
+      exporterAddress = await listen(
+        created,
+        config.exporterHost,
+        config.exporterPort,
+        false,
+        takenByCluster,
+      );
+      if (exporterAddress) {
+        announce(created, exporterAddress);
+        if (clustered)
+          aggregateWhenForking(() => {
+            // Not after shutdown: a fork then must not open the socket again.
+            if (stopped) return undefined;
+            cluster ??= ClusterMember.create(config);
+            return cluster;
+          });
+      } else if (takenByCluster() && (cluster = ClusterMember.create(config))) {
+        await cluster.join(
+          () => listen(created, config.exporterHost, config.exporterPort, true),
+          (address) => {
+            exporterAddress = address;
+            announce(created, address);
+          },
+        );
+      } else {
+        server = undefined;
+      }
     }
   }
 
@@ -167,7 +234,9 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
     get meterProvider() {
       return sdkPipeline().meterProvider;
     },
-    exporterAddress,
+    get exporterAddress() {
+      return exporterAddress;
+    },
     scrape,
     async scrapeAs(format) {
       const parts: (string | Uint8Array)[] = [];
@@ -182,6 +251,8 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
       state.starting = undefined;
       state.pipeline = undefined;
       state.enabled = false;
+      stopped = true;
+      cluster?.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
         // Slow or stuck clients must not hold the shutdown until their time-out.

@@ -26,6 +26,7 @@ test('defaults follow the contract', () => {
     requestContext: Number(process.versions.node.split('.')[0]) >= 24 ? 'always' : 'on-demand',
     runtimeMetrics: true,
     nativeHistograms: false,
+    cluster: true,
   });
   expect(logged()).toBe('');
 });
@@ -44,6 +45,7 @@ test('environment variables are read and options override them', () => {
     BIZMON_EXPORTER_TIMEOUT_MS: '500',
     BIZMON_RUNTIME_METRICS: 'false',
     BIZMON_NATIVE_HISTOGRAMS: 'true',
+    BIZMON_CLUSTER: 'false',
   };
   const config = resolveConfig({ otelServiceName: 'from-options' }, env);
   expect(config).toMatchObject({
@@ -59,6 +61,7 @@ test('environment variables are read and options override them', () => {
     exporterTimeoutMs: 500,
     runtimeMetrics: false,
     nativeHistograms: true,
+    cluster: false,
   });
 });
 

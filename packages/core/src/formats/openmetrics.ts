@@ -126,8 +126,10 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
 }
 
 /** bizmon's families in OpenMetrics text, chunk by chunk (without `# EOF`). */
-export function openMetricsChunks(): AsyncGenerator<string, void, undefined> {
-  return walkRegistry(new OpenMetricsEncoder());
+export function openMetricsChunks(
+  families?: Iterable<AnyFamily>,
+): AsyncGenerator<string, void, undefined> {
+  return walkRegistry(new OpenMetricsEncoder(), families);
 }
 
 function labelText(labels: readonly (readonly [string, string])[], extra?: string): string {

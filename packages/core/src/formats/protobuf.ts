@@ -266,8 +266,10 @@ class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
 }
 
 /** bizmon's families as delimited MetricFamily messages, chunk by chunk. */
-export function protobufChunks(): AsyncGenerator<Uint8Array, void, undefined> {
-  return walkRegistry(new ProtobufEncoder());
+export function protobufChunks(
+  families?: Iterable<AnyFamily>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  return walkRegistry(new ProtobufEncoder(), families);
 }
 
 /**

@@ -53,10 +53,12 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
  * Encodes every family with `encoder`: also a family with no series yet (its header), and the
  * unlabelled counters and gauges are created first so they export 0 from the start; a gauge
  * without a value is left out. Series are snapshotted per family, so series created while the
- * walk yields appear in the next scrape.
+ * walk yields appear in the next scrape. `families` are this process's own unless given (a
+ * clustered service's merged families, cluster/merge.ts).
  */
 export async function* walkRegistry<C>(
   encoder: RegistryEncoder<C>,
+  families: Iterable<AnyFamily> = allFamilies(),
 ): AsyncGenerator<C, void, undefined> {
   let inSlice = 0;
   let sliceStart = performance.now();
@@ -71,7 +73,7 @@ export async function* walkRegistry<C>(
     }
   }
 
-  for (const family of allFamilies()) {
+  for (const family of families) {
     encoder.begin(family);
     if (isHistogramFamily(family)) {
       for (const series of snapshot(family)) {

@@ -46,6 +46,11 @@ export interface BizmonConfig {
   requestContext: RequestContextMode;
   /** Whether the process and Node.js runtime families are exported (BIZMON_RUNTIME_METRICS). */
   runtimeMetrics: boolean;
+  /**
+   * Whether the HTTP and DB duration histograms keep `trace_id`/`span_id` exemplars from the
+   * active sampled span (BIZMON_EXEMPLARS), shown in OpenMetrics and protobuf.
+   */
+  exemplars: boolean;
 }
 
 /** See {@link BizmonConfig.requestContext}. */
@@ -74,6 +79,7 @@ export interface BizmonOptions {
   bizmonHttpIgnore?: string | string[];
   bizmonRequestContext?: RequestContextMode;
   bizmonRuntimeMetrics?: boolean | string;
+  bizmonExemplars?: boolean | string;
 }
 
 const EXPORTER_KINDS = ['prometheus', 'otlp', 'none'] as const;
@@ -191,6 +197,7 @@ const variables = {
     form: 'on-demand or always',
   },
   BIZMON_RUNTIME_METRICS: { parse: bool, form: 'true or false' },
+  BIZMON_EXEMPLARS: { parse: bool, form: 'true or false' },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -259,5 +266,6 @@ export function resolveConfig(
     requestContext:
       read('BIZMON_REQUEST_CONTEXT') ?? (requestContextIsCheap ? 'always' : 'on-demand'),
     runtimeMetrics: read('BIZMON_RUNTIME_METRICS') ?? true,
+    exemplars: read('BIZMON_EXEMPLARS') ?? true,
   };
 }

@@ -1,5 +1,6 @@
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, SpanContext } from '@opentelemetry/api';
 import type { MetricSpec } from './catalog';
+import { keepExemplar, type ExemplarSlots } from './exemplars';
 import { state } from './state';
 import { warnRateLimited } from './log';
 
@@ -77,6 +78,11 @@ export interface HistogramData extends SeriesBase {
   readonly max: number;
   /** When the series was created, as an offset from CREATED_BASE_MS (createdAtMs). */
   readonly createdMs: number;
+  /**
+   * Each bucket's latest exemplar (exemplars.ts), +Inf last; absent until the series' first
+   * exemplar, and on series of copies that predate exemplars.
+   */
+  readonly exemplars?: ExemplarSlots;
 }
 
 /**
@@ -352,6 +358,8 @@ export class HistogramSeries implements HistogramData {
   readonly createdMs = Date.now() - CREATED_BASE_MS;
   min = Infinity;
   max = -Infinity;
+  /** @internal See HistogramData.exemplars: allocated when the first exemplar arrives. */
+  exemplars: ExemplarSlots | undefined = undefined;
   constructor(
     private readonly metric: string,
     readonly boundaries: readonly number[],
@@ -376,6 +384,16 @@ export class HistogramSeries implements HistogramData {
     this.count++;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+  }
+
+  /**
+   * Observes `value` as observe() does and, when `span` is given (exemplarSpan()), keeps it as
+   * the exemplar of the value's bucket, timestamped `timestampMs` (default now).
+   */
+  observeWithExemplar(value: number, span: SpanContext | undefined, timestampMs?: number): void {
+    this.observe(value);
+    if (span !== undefined && value >= 0 && value < Infinity && state.enabled)
+      keepExemplar(this, value, span, timestampMs ?? Date.now());
   }
 }
 
@@ -438,4 +456,5 @@ class NoopGauge extends GaugeSeries {
 }
 class NoopHistogram extends HistogramSeries {
   override observe(): void {}
+  override observeWithExemplar(): void {}
 }

@@ -106,6 +106,7 @@ function inertTelemetry(config: BizmonConfig): Telemetry {
 async function start(config: BizmonConfig): Promise<Telemetry> {
   state.cardinalityLimit = config.cardinalityLimit;
   state.enabled = !config.disabled;
+  state.exemplars = config.exemplars;
   if (config.requestContext === 'always') armRequestContext();
 
   const producer = new BizmonMetricProducer(BIZMON_VERSION);

@@ -48,6 +48,9 @@ interface Slot {
  */
 export const EXEMPLAR_LABEL_CHARS = 'trace_id'.length + 32 + 'span_id'.length + 16;
 
+/** Where every copy of @opentelemetry/api 1.x keeps its registered globals (global-utils.ts). */
+const OTEL_API_KEY = Symbol.for('opentelemetry.js.api.1');
+
 /**
  * The span context an observation made now should carry as its exemplar: the active span's,
  * when it is sampled (`traceFlags & SAMPLED`) with valid ids and exemplars are on; otherwise
@@ -58,6 +61,13 @@ export const EXEMPLAR_LABEL_CHARS = 'trace_id'.length + 32 + 'span_id'.length + 
  */
 export function exemplarSpan(): SpanContext | undefined {
   if (state.exemplars === false) return undefined;
+  // No tracer provider registered: no span is sampled, and the API's context lookup (a global
+  // read with a version check) is skipped. The key is the API's own, shared by every 1.x copy.
+  if (
+    (globalThis as Record<symbol, { trace?: unknown } | undefined>)[OTEL_API_KEY]?.trace ===
+    undefined
+  )
+    return undefined;
   try {
     const span = trace.getSpan(context.active());
     if (span === undefined) return undefined;

@@ -1,5 +1,6 @@
 import { context, trace, TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { exemplarSpan, HistogramFamily, instruments, resolveConfig } from '@bizmon/core';
 import { all, delimited, fields, get, str, type Field } from '../../../test/support/protobuf';
 import { useTelemetry } from '../../../test/support/telemetry';
@@ -36,7 +37,18 @@ async function scrape(accept?: string): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}/metrics`, { headers: accept ? { accept } : {} });
 }
 
+describe('no tracer provider registered', () => {
+  test('even a sampled span in the context is not looked at', () => {
+    expect(inSpan(spanContext(), exemplarSpan)).toBeUndefined();
+  });
+});
+
 describe('which span', () => {
+  // From here on the app traces: a tracer provider is registered (the spans below are the API's
+  // non-recording wrappers of given ids, so each test picks its flags and ids).
+  beforeAll(() => trace.setGlobalTracerProvider(new TracerProvider()));
+  afterAll(() => trace.disable());
+
   test('no active span, or one not sampled or with invalid ids: no exemplar', () => {
     expect(exemplarSpan()).toBeUndefined();
     expect(inSpan(spanContext(TraceFlags.NONE), exemplarSpan)).toBeUndefined();

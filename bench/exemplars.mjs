@@ -1,10 +1,11 @@
 // 7. Exemplars: ns per histogram observation as @bizmon/http and @bizmon/db record it,
-// `labels(2).observeWithExemplar(v, exemplarSpan())`, against plain `labels(2).observe(v)` in the
+// `observeWithExemplar(labels(2), v, exemplarSpan())`, against plain `labels(2).observe(v)` in the
 // same round, in the situations an app can be in: no tracer registered (exemplars cost nothing
 // there: the target), a tracer and context manager but no active span, a sampled span active
 // (the exemplar is kept: on), and a sampled span with BIZMON_EXEMPLARS=false (off). Also heap
 // bytes allocated per call, from heapUsed around 100,000 calls with a young generation big
-// enough that no GC runs in between (checked; `--expose-gc --max-semi-space-size=64`).
+// enough that no GC runs in between (checked; `--expose-gc --min-semi-space-size=64
+// --max-semi-space-size=64`), least of three runs.
 // The tracer is registered only after the no-tracer cases ran: the API's globals cannot be
 // unregistered cleanly, so the rounds of the cases after it rotate among themselves.
 import { createRequire } from 'node:module';
@@ -33,12 +34,13 @@ const telemetry = await core.startTelemetry(
 
 const METHODS = ['GET', 'POST', 'GET', 'PUT'];
 const ENDPOINTS = ['/api/orders/:id', '/api/orders', '/api/users/:id', '/api/credits'];
+// Taken off the module once, as `histogram` is: what is measured is the exemplar work, not
+// TypeScript's CommonJS re-export getters, which every call into @bizmon/core pays alike.
+const { exemplarSpan, observeWithExemplar } = core;
 const histogram = core.instruments.http_request_duration_seconds;
 const plain = (i) => histogram.labels(METHODS[i & 3], ENDPOINTS[i & 3]).observe(0.042);
 const withExemplar = (i) =>
-  histogram
-    .labels(METHODS[i & 3], ENDPOINTS[i & 3])
-    .observeWithExemplar(0.042, core.exemplarSpan());
+  observeWithExemplar(histogram.labels(METHODS[i & 3], ENDPOINTS[i & 3]), 0.042, exemplarSpan());
 
 const makeLoop = () =>
   new Function(
@@ -85,21 +87,30 @@ let gcs = 0;
 new PerformanceObserver((list) => (gcs += list.getEntries().length)).observe({
   entryTypes: ['gc'],
 });
-/** Heap bytes per call of `fn` (run within `within`), or undefined if a GC ran meanwhile. */
+/**
+ * Heap bytes per call of `fn` (run within `within`): the least of three runs, so a timer or
+ * socket of the process allocating meanwhile is not counted; null if a GC ran in every run.
+ */
 async function bytesPerCall(fn, within) {
   within(() => {
     for (let i = 0; i < ALLOC_CALLS; i++) fn(i); // warm: series and exemplar slots exist
   });
-  globalThis.gc();
-  await new Promise((r) => setTimeout(r, 20)); // lets the GC observer report the collection
-  const before = gcs;
-  const h0 = process.memoryUsage().heapUsed;
-  within(() => {
-    for (let i = 0; i < ALLOC_CALLS; i++) fn(i);
-  });
-  const h1 = process.memoryUsage().heapUsed;
-  await new Promise((r) => setTimeout(r, 20));
-  return gcs === before ? Math.max(0, (h1 - h0) / ALLOC_CALLS) : null;
+  let least = null;
+  for (let run = 0; run < 3; run++) {
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 20)); // lets the GC observer report the collection
+    const before = gcs;
+    const h0 = process.memoryUsage().heapUsed;
+    within(() => {
+      for (let i = 0; i < ALLOC_CALLS; i++) fn(i);
+    });
+    const h1 = process.memoryUsage().heapUsed;
+    await new Promise((r) => setTimeout(r, 20));
+    if (gcs !== before) continue;
+    const bytes = Math.max(0, (h1 - h0) / ALLOC_CALLS);
+    least = least === null ? bytes : Math.min(least, bytes);
+  }
+  return least;
 }
 
 const direct = (run) => run();

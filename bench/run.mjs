@@ -34,7 +34,9 @@ async function step(name, script, { args = [], nodeArgs = [] } = {}) {
 }
 
 await step('micro', 'micro.mjs');
-await step('exemplars', 'exemplars.mjs', { nodeArgs: ['--expose-gc', '--max-semi-space-size=64'] });
+await step('exemplars', 'exemplars.mjs', {
+  nodeArgs: ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'],
+});
 await step('scrape', 'scrape.mjs', { nodeArgs: ['--expose-gc'] });
 for (const v of quick ? ['bizmon'] : ['bizmon', 'prom-client', 'OpenTelemetry exporter']) {
   await step(`block:${v}`, 'scrape.mjs', { nodeArgs: ['--expose-gc'], args: ['--only', v] });
@@ -251,7 +253,7 @@ if (Object.keys(micro).length) {
 if (exemplarRows) {
   L.push('## 2b. Exemplars on and off', '');
   L.push(
-    `A 2-label http_request_duration_seconds observation as @bizmon/http and @bizmon/db record it (\`observeWithExemplar(v, exemplarSpan())\`), process CPU time per call, ${results.exemplars.rounds} rounds after warm-up; "vs observe()" divides by a plain \`observe(v)\` in the same round and situation. Bytes per call: heapUsed around ${fmtNum(results.exemplars.allocCalls)} calls with no GC between (else "GC ran").`,
+    `A 2-label http_request_duration_seconds observation as @bizmon/http and @bizmon/db record it (\`observeWithExemplar(series, v, exemplarSpan())\`), process CPU time per call, ${results.exemplars.rounds} rounds after warm-up; "vs observe()" divides by a plain \`observe(v)\` in the same round and situation. Bytes per call: heapUsed around ${fmtNum(results.exemplars.allocCalls)} calls with no GC between, least of three runs (else "GC ran").`,
     '',
   );
   L.push('| case | ns/call | vs observe() | bytes/call |', '|---|---|---|---|');

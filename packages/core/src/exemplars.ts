@@ -80,6 +80,28 @@ export function exemplarSpan(): SpanContext | undefined {
   }
 }
 
+/** A histogram series of any copy of @bizmon/core: older copies' lack observeWithExemplar. */
+interface ObservableSeries {
+  observe(value: number): void;
+  observeWithExemplar?(value: number, span: SpanContext | undefined): void;
+}
+
+/**
+ * Observes `value` on a histogram series with `span` (exemplarSpan()) as its bucket's exemplar.
+ * What @bizmon/http and @bizmon/db call rather than the series' method: the families are shared
+ * by every copy of this package in the process (state.ts), and a series an older copy created
+ * has no observeWithExemplar; it still gets the observation, without the exemplar.
+ */
+export function observeWithExemplar(
+  series: ObservableSeries,
+  value: number,
+  span: SpanContext | undefined,
+): void {
+  if (span !== undefined && typeof series.observeWithExemplar === 'function')
+    series.observeWithExemplar(value, span);
+  else series.observe(value);
+}
+
 /** Series whose exemplars can be kept (HistogramSeries). */
 interface ExemplarHolder {
   readonly boundaries: readonly number[];

@@ -1,7 +1,13 @@
 import { context, trace, TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
-import { exemplarSpan, HistogramFamily, instruments, resolveConfig } from '@bizmon/core';
+import {
+  exemplarSpan,
+  HistogramFamily,
+  instruments,
+  observeWithExemplar,
+  resolveConfig,
+} from '@bizmon/core';
 import { all, delimited, fields, get, str, type Field } from '../../../test/support/protobuf';
 import { useTelemetry } from '../../../test/support/telemetry';
 import { state } from '../src/state';
@@ -108,6 +114,13 @@ describe('storage', () => {
       { traceId: c.traceId, spanId: c.spanId, value: 5, timestampMs: 3000 },
     ]);
   });
+});
+
+test('a series of an older copy of @bizmon/core (no observeWithExemplar) still observes', () => {
+  const observed: number[] = [];
+  const older = { observe: (v: number) => void observed.push(v) };
+  expect(() => observeWithExemplar(older, 0.5, spanContext())).not.toThrow();
+  expect(observed).toEqual([0.5]);
 });
 
 describe('exposition', () => {

@@ -8,6 +8,7 @@ import {
   errorTypeOf,
   exemplarSpan,
   instruments,
+  observeWithExemplar,
   sqlstateOf,
   unwrapMethod,
   warnRateLimited,
@@ -55,9 +56,11 @@ function record(text: string, start: number, err: unknown, span: ExemplarSpan): 
   try {
     const seconds = (performance.now() - start) / 1000;
     const { table, operation } = parseStatement(text);
-    instruments.db_query_duration_seconds
-      .labels(table, operation)
-      .observeWithExemplar(seconds, span);
+    observeWithExemplar(
+      instruments.db_query_duration_seconds.labels(table, operation),
+      seconds,
+      span,
+    );
     if (seconds * 1000 >= slowQueryMs)
       instruments.db_slow_queries_total.labels(table, operation).add(1);
     if (err !== undefined && err !== null) {

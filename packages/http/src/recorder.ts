@@ -8,6 +8,7 @@ import {
   emitUserActive,
   errorTypeOf,
   exemplarSpan,
+  observeWithExemplar,
   onUserActive,
   enterRequestContext,
   instruments,
@@ -240,9 +241,11 @@ function onResponseClose(this: ServerResponse): void {
     // the handler in the request's server span, and the response's write callbacks (which
     // emit 'close') carry that context, so this is the request's span (or a span the app
     // opened around sending the response) without holding anything per request.
-    instruments.http_request_duration_seconds
-      .labels(method, endpoint)
-      .observeWithExemplar(seconds, exemplarSpan());
+    observeWithExemplar(
+      instruments.http_request_duration_seconds.labels(method, endpoint),
+      seconds,
+      exemplarSpan(),
+    );
     if (state.error !== undefined && status >= 500) {
       instruments.application_errors_total.labels(errorTypeOf(state.error), 'http').add(1);
     }

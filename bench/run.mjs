@@ -34,6 +34,9 @@ async function step(name, script, { args = [], nodeArgs = [] } = {}) {
 }
 
 await step('micro', 'micro.mjs');
+await step('exemplars', 'exemplars.mjs', {
+  nodeArgs: ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'],
+});
 await step('scrape', 'scrape.mjs', { nodeArgs: ['--expose-gc'] });
 for (const v of quick ? ['bizmon'] : ['bizmon', 'prom-client', 'OpenTelemetry exporter']) {
   await step(`block:${v}`, 'scrape.mjs', { nodeArgs: ['--expose-gc'], args: ['--only', v] });
@@ -85,6 +88,16 @@ for (const [name, r] of Object.entries(micro)) {
     `${name} ≤ 0.5× prom-client labelled increment`,
     ratio <= 0.5,
     `${ratio.toFixed(2)}× (${r.ns.median.toFixed(0)} ns)`,
+  );
+}
+const exemplarRows = results.exemplars?.results;
+if (exemplarRows) {
+  const off = exemplarRows['observeWithExemplar(), no tracer registered'];
+  const bytes = off.bytesPerCall;
+  target(
+    'Exemplars, no tracer registered: ≤ 1.5× observe() and no allocation',
+    off.vsPlain.median <= 1.5 && bytes !== null && bytes < 1,
+    `${fmtRatio(off.vsPlain)} (${off.ns.median.toFixed(0)} ns), ${bytes === null ? 'a GC ran: bytes not measured' : `${bytes.toFixed(2)} bytes/call`}`,
   );
 }
 const s10 = results.scrape?.sizes?.find((s) => s.series === 10_000);
@@ -244,6 +257,20 @@ if (Object.keys(micro).length) {
     );
   if (!results.micro.businessLoaded)
     L.push('', '@bizmon/business helpers were not available: only core instruments measured.');
+  L.push('');
+}
+
+if (exemplarRows) {
+  L.push('## 2b. Exemplars on and off', '');
+  L.push(
+    `A 2-label http_request_duration_seconds observation as @bizmon/http and @bizmon/db record it (\`observeWithExemplar(series, v, exemplarSpan())\`), process CPU time per call, ${results.exemplars.rounds} rounds after warm-up; "vs observe()" divides by a plain \`observe(v)\` in the same round and situation. Bytes per call: heapUsed around ${fmtNum(results.exemplars.allocCalls)} calls with no GC between, least of three runs (else "GC ran").`,
+    '',
+  );
+  L.push('| case | ns/call | vs observe() | bytes/call |', '|---|---|---|---|');
+  for (const [name, r] of Object.entries(exemplarRows))
+    L.push(
+      `| ${name} | ${r.ns.median.toFixed(1)} (${r.ns.min.toFixed(1)}–${r.ns.max.toFixed(1)}) | ${fmtRatio(r.vsPlain)} | ${r.bytesPerCall === null ? 'GC ran' : r.bytesPerCall.toFixed(2)} |`,
+    );
   L.push('');
 }
 

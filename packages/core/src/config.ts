@@ -57,6 +57,11 @@ export interface BizmonConfig {
    * it changes nothing.
    */
   cluster: boolean;
+  /**
+   * Whether the HTTP and DB duration histograms keep `trace_id`/`span_id` exemplars from the
+   * active sampled span (BIZMON_EXEMPLARS), shown in OpenMetrics and protobuf.
+   */
+  exemplars: boolean;
 }
 
 /** See {@link BizmonConfig.requestContext}. */
@@ -87,6 +92,7 @@ export interface BizmonOptions {
   bizmonRuntimeMetrics?: boolean | string;
   bizmonNativeHistograms?: boolean | string;
   bizmonCluster?: boolean | string;
+  bizmonExemplars?: boolean | string;
 }
 
 const EXPORTER_KINDS = ['prometheus', 'otlp', 'none'] as const;
@@ -206,6 +212,7 @@ const variables = {
   BIZMON_RUNTIME_METRICS: { parse: bool, form: 'true or false' },
   BIZMON_NATIVE_HISTOGRAMS: { parse: bool, form: 'true or false' },
   BIZMON_CLUSTER: { parse: bool, form: 'true or false' },
+  BIZMON_EXEMPLARS: { parse: bool, form: 'true or false' },
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -300,5 +307,6 @@ export function resolveConfig(
     runtimeMetrics: read('BIZMON_RUNTIME_METRICS') ?? true,
     nativeHistograms: read('BIZMON_NATIVE_HISTOGRAMS') ?? false,
     cluster: read('BIZMON_CLUSTER') ?? true,
+    exemplars: read('BIZMON_EXEMPLARS') ?? true,
   };
 }

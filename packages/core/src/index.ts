@@ -54,6 +54,7 @@ export {
   type ExpositionFormat,
 } from './formats/negotiate';
 export { onCollect, BizmonMetricProducer, SCOPE_NAME } from './producer';
+export { exemplarSpan, observeWithExemplar, type Exemplar, type ExemplarSlots } from './exemplars';
 export {
   CounterFamily,
   CounterSeries,

@@ -1,4 +1,6 @@
+import type { SpanContext } from '@opentelemetry/api';
 import type { MetricSpec } from './catalog';
+import { keepExemplar, type ExemplarSlots } from './exemplars';
 import { state } from './state';
 import { warnRateLimited } from './log';
 import { NativeBuckets, type NativeHistogramData } from './native-histogram';
@@ -88,6 +90,11 @@ export interface HistogramData extends SeriesBase {
    * observation on; absent otherwise, and in series of copies that predate them.
    */
   readonly native?: NativeHistogramData | undefined;
+  /**
+   * Each bucket's latest exemplar (exemplars.ts), +Inf last; absent until the series' first
+   * exemplar, and on series of copies that predate exemplars.
+   */
+  readonly exemplars?: ExemplarSlots;
 }
 
 /**
@@ -410,6 +417,8 @@ export class HistogramSeries extends Series implements HistogramData {
    * state.nativeHistograms is on.
    */
   native: NativeBuckets | undefined = undefined;
+  /** @internal See HistogramData.exemplars: allocated when the first exemplar arrives. */
+  exemplars: ExemplarSlots | undefined = undefined;
   constructor(
     metric: string,
     readonly boundaries: readonly number[],
@@ -436,6 +445,16 @@ export class HistogramSeries extends Series implements HistogramData {
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
     if (state.nativeHistograms) (this.native ??= new NativeBuckets()).observe(value);
+  }
+
+  /**
+   * Observes `value` as observe() does and, when `span` is given (exemplarSpan()), keeps it as
+   * the exemplar of the value's bucket, timestamped `timestampMs` (default now).
+   */
+  observeWithExemplar(value: number, span: SpanContext | undefined, timestampMs?: number): void {
+    this.observe(value);
+    if (span !== undefined && value >= 0 && value < Infinity && state.enabled)
+      keepExemplar(this, value, span, timestampMs ?? Date.now());
   }
 }
 
@@ -498,4 +517,5 @@ class NoopGauge extends GaugeSeries {
 }
 class NoopHistogram extends HistogramSeries {
   override observe(): void {}
+  override observeWithExemplar(): void {}
 }

@@ -60,6 +60,11 @@ export interface SharedState {
    * runtime-metrics.ts runs (started by @bizmon/node unless BIZMON_RUNTIME_METRICS=false).
    */
   runtimeMetrics: boolean;
+  /**
+   * Whether histograms keep exemplars from the active sampled span (BIZMON_EXEMPLARS); on when
+   * absent (a state created by a copy that predates the switch).
+   */
+  exemplars?: boolean;
   /** Set while started, from the moment recording starts (before the exporter listens). */
   pipeline: ActivePipeline | undefined;
   /** The started pipeline, once startTelemetry() has finished. */

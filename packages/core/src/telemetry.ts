@@ -137,6 +137,7 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
   state.cardinalityLimit = config.cardinalityLimit;
   state.nativeHistograms = config.nativeHistograms;
   state.enabled = !config.disabled;
+  state.exemplars = config.exemplars;
   if (config.requestContext === 'always') armRequestContext();
 
   const producer = new BizmonMetricProducer(BIZMON_VERSION);

@@ -4,6 +4,7 @@ import { EXPOSITION_CONTENT_TYPES, instruments, negotiateExposition } from '@biz
 import { parseTextFamilies } from '../src/formats/families';
 import { encodeLabelPairs } from '../src/formats/protobuf';
 import { ProtoWriter, varintSize } from '../src/formats/proto-writer';
+import { all, delimited, fields, get, str, type Field } from '../../../test/support/protobuf';
 import { useTelemetry } from '../../../test/support/telemetry';
 
 const bizmon = useTelemetry({ otelServiceName: 'formats-test' });
@@ -57,53 +58,6 @@ describe('negotiation', () => {
     expect(negotiateExposition(headers).gzip).toBe(gzip);
   });
 });
-
-/** A minimal protobuf reader: the fields of one message as [field number, value] pairs. */
-type Field = [number, number | Buffer];
-function readVarint(buf: Buffer, pos: { at: number }): number {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = buf[pos.at++]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return value;
-    scale *= 128;
-  }
-}
-function fields(buf: Buffer): Field[] {
-  const out: Field[] = [];
-  const pos = { at: 0 };
-  while (pos.at < buf.length) {
-    const key = readVarint(buf, pos);
-    const wire = key & 7;
-    const field = key >>> 3;
-    if (wire === 0) out.push([field, readVarint(buf, pos)]);
-    else if (wire === 1) {
-      out.push([field, buf.readDoubleLE(pos.at)]);
-      pos.at += 8;
-    } else if (wire === 2) {
-      const length = readVarint(buf, pos);
-      out.push([field, buf.subarray(pos.at, pos.at + length)]);
-      pos.at += length;
-    } else throw new Error(`unexpected wire type ${wire}`);
-  }
-  return out;
-}
-const get = (f: Field[], n: number): Field[1] | undefined => f.find(([k]) => k === n)?.[1];
-const all = (f: Field[], n: number): Field[1][] => f.filter(([k]) => k === n).map(([, v]) => v);
-const str = (v: Field[1] | undefined): string => (v as Buffer).toString('utf8');
-
-/** Splits a varint-delimited stream into its messages. */
-function delimited(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  const pos = { at: 0 };
-  while (pos.at < buf.length) {
-    const length = readVarint(buf, pos);
-    out.push(buf.subarray(pos.at, pos.at + length));
-    pos.at += length;
-  }
-  return out;
-}
 
 describe('protobuf encoding', () => {
   test('varints and label pairs match known bytes', () => {

@@ -6,7 +6,9 @@ import {
 } from '@opentelemetry/instrumentation';
 import {
   errorTypeOf,
+  exemplarSpan,
   instruments,
+  observeWithExemplar,
   sqlstateOf,
   unwrapMethod,
   warnRateLimited,
@@ -35,6 +37,9 @@ interface Submittable {
   handleReadyForQuery?: (connection: unknown) => unknown;
 }
 
+/** The sampled span a query's duration carries as its exemplar, if any (see record). */
+type ExemplarSpan = ReturnType<typeof exemplarSpan>;
+
 /** Slow-query threshold in milliseconds (BIZMON_DB_SLOW_QUERY_MS). */
 let slowQueryMs = 1000;
 
@@ -43,12 +48,19 @@ export function setSlowQueryThreshold(ms: number): void {
   slowQueryMs = ms;
 }
 
-/** Records one finished query. */
-function record(text: string, start: number, err: unknown): void {
+/**
+ * Records one finished query; `span` is the sampled span active when it was issued (its
+ * exemplar): pg completes queries in the connection's context, not the caller's.
+ */
+function record(text: string, start: number, err: unknown, span: ExemplarSpan): void {
   try {
     const seconds = (performance.now() - start) / 1000;
     const { table, operation } = parseStatement(text);
-    instruments.db_query_duration_seconds.labels(table, operation).observe(seconds);
+    observeWithExemplar(
+      instruments.db_query_duration_seconds.labels(table, operation),
+      seconds,
+      span,
+    );
     if (seconds * 1000 >= slowQueryMs)
       instruments.db_slow_queries_total.labels(table, operation).add(1);
     if (err !== undefined && err !== null) {
@@ -69,9 +81,9 @@ function extractExports<T>(module: T): T {
  * A query that completes through a callback (its own, or pg's promise adapter), once: pg calls
  * a query's callback exactly once, on success or error.
  */
-function timedCallback(cb: Callback, text: string, start: number): Callback {
+function timedCallback(cb: Callback, text: string, start: number, span: ExemplarSpan): Callback {
   return function (this: unknown, err: unknown) {
-    record(text, start, err);
+    record(text, start, err, span);
     // The arguments as pg passed them: an error comes alone, `(err)`, not `(err, undefined)`.
     // eslint-disable-next-line prefer-rest-params
     return cb.apply(this, arguments as unknown as [unknown, unknown]);
@@ -96,14 +108,14 @@ function hide(target: object, key: string, value: unknown): void {
  * handleReadyForQuery, whichever comes first: pg makes a query that failed inactive, so no
  * readyForQuery reaches it after its error.
  */
-function timeSubmittable(q: Submittable, text: string, start: number): void {
+function timeSubmittable(q: Submittable, text: string, start: number, span: ExemplarSpan): void {
   let done = false;
   const { handleError, handleReadyForQuery } = q;
   if (typeof handleError === 'function') {
     hide(q, 'handleError', function (this: unknown, err: unknown, connection: unknown) {
       if (!done) {
         done = true;
-        record(text, start, err ?? new Error('query failed'));
+        record(text, start, err ?? new Error('query failed'), span);
       }
       return handleError.call(this, err, connection);
     });
@@ -114,7 +126,7 @@ function timeSubmittable(q: Submittable, text: string, start: number): void {
         done = true;
         // pg's Query ends a query whose row could not be parsed here, through handleError.
         const canceled = (q as { _canceledDueToError?: unknown })._canceledDueToError;
-        record(text, start, canceled ? canceled : undefined);
+        record(text, start, canceled ? canceled : undefined, span);
       }
       return handleReadyForQuery.call(this, connection);
     });
@@ -172,16 +184,18 @@ function patchQuery(original: QueryFn): QueryFn {
       return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
     }
     const start = performance.now();
+    // The exemplar's span is the caller's: pg calls back in the connection's context.
+    const span = exemplarSpan();
     if (submittable) {
       // Timed through the submittable's own end hooks, whatever callback pg gives it.
-      timeSubmittable(config as Submittable, text, start);
+      timeSubmittable(config as Submittable, text, start, span);
       // eslint-disable-next-line prefer-rest-params
       return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
     }
     if (typeof cb === 'function') {
       // pg lets a truthy third argument override a function `values` and the config's own
       // callback, so the timed callback goes there and the app's objects stay untouched.
-      return original.call(this, config, values, timedCallback(cb as Callback, text, start));
+      return original.call(this, config, values, timedCallback(cb as Callback, text, start, span));
     }
     // Promise form: run it as a callback query and build the promise as pg does, so the app's
     // promise keeps pg's semantics (an unawaited rejection still reports as unhandled).
@@ -190,7 +204,7 @@ function patchQuery(original: QueryFn): QueryFn {
     const promise = new PromiseImpl<unknown>((resolve, reject) => {
       settle = (err, res) => (err ? reject(err) : resolve(res));
     });
-    original.call(this, config, values, timedCallback(settle, text, start));
+    original.call(this, config, values, timedCallback(settle, text, start, span));
     return promise.catch((err: unknown) => {
       if (err instanceof Error) Error.captureStackTrace(err);
       throw err;

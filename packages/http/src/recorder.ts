@@ -7,6 +7,8 @@ import {
   currentRequestContext,
   emitUserActive,
   errorTypeOf,
+  exemplarSpan,
+  observeWithExemplar,
   onUserActive,
   enterRequestContext,
   instruments,
@@ -235,7 +237,15 @@ function onResponseClose(this: ServerResponse): void {
     instruments.http_requests_total
       .labels(method, endpoint, STATUS_TEXT[status] ?? String(status), role)
       .add(1);
-    instruments.http_request_duration_seconds.labels(method, endpoint).observe(seconds);
+    // The span active here is the one the response was ended in: instrumentation-http runs
+    // the handler in the request's server span, and the response's write callbacks (which
+    // emit 'close') carry that context, so this is the request's span (or a span the app
+    // opened around sending the response) without holding anything per request.
+    observeWithExemplar(
+      instruments.http_request_duration_seconds.labels(method, endpoint),
+      seconds,
+      exemplarSpan(),
+    );
     if (state.error !== undefined && status >= 500) {
       instruments.application_errors_total.labels(errorTypeOf(state.error), 'http').add(1);
     }

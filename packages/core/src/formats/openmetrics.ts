@@ -8,6 +8,7 @@ import {
   pushBuckets,
   type HistogramTexts,
 } from '../exposition';
+import type { Exemplar } from '../exemplars';
 import {
   createdAtMs,
   type CounterData,
@@ -116,13 +117,51 @@ class OpenMetricsEncoder extends Pieces implements RegistryEncoder<string> {
     const pieces = this.pieces;
     const labels = cachedText(this.names, series, true);
     const close = labels === '' ? ' ' : '} ';
-    pushBuckets(pieces, texts, labels, series.counts);
+    if (series.exemplars === undefined) pushBuckets(pieces, texts, labels, series.counts);
+    else pushBucketsWithExemplars(pieces, texts, labels, series.counts, series.exemplars);
     pieces.push(texts.count, labels, close, formatValue(series.count), '\n');
     pieces.push(texts.sum, labels, close, formatValue(series.sum), '\n');
     pieces.push(this.created, labels, close, createdSeconds(series), '\n');
   }
 
   end(): void {}
+}
+
+/**
+ * An exemplar in OpenMetrics syntax, for the end of its `_bucket` line (before the newline):
+ * ` # {trace_id="…",span_id="…"} <value> <timestamp in seconds>`. The ids are hex
+ * (exemplars.ts validates them), so nothing needs escaping.
+ */
+export function openMetricsExemplar(exemplar: Exemplar): string {
+  return flat(
+    ' # {trace_id="',
+    exemplar.traceId,
+    '",span_id="',
+    exemplar.spanId,
+    '"} ',
+    formatValue(exemplar.value),
+    ' ',
+    formatValue(exemplar.timestampMs / 1000),
+  );
+}
+
+/** pushBuckets, each `_bucket` line followed by its bucket's exemplar if it has one. */
+function pushBucketsWithExemplars(
+  pieces: string[],
+  texts: HistogramTexts,
+  labels: string,
+  counts: readonly number[],
+  exemplars: readonly (Exemplar | undefined)[],
+): void {
+  const tails = labels === '' ? texts.alone : texts.withLabels;
+  let cumulative = 0;
+  for (let i = 0; i < counts.length; i++) {
+    cumulative += counts[i]!;
+    const exemplar = exemplars[i];
+    pieces.push(texts.bucket, labels, tails[i]!, formatValue(cumulative));
+    if (exemplar !== undefined) pieces.push(openMetricsExemplar(exemplar));
+    pieces.push('\n');
+  }
 }
 
 /** bizmon's families in OpenMetrics text, chunk by chunk (without `# EOF`). */

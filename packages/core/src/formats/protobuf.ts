@@ -8,6 +8,7 @@ import {
 } from '../registry';
 import { EMPTY_NATIVE_HISTOGRAM, type NativeHistogramData } from '../native-histogram';
 import { state } from '../state';
+import type { Exemplar } from '../exemplars';
 import type { ParsedFamily } from './families';
 import { prepareNativeFields, writeNativeFields } from './protobuf-native';
 import { delimitedSize, ProtoWriter, tag, varintSize, WIRE_VARINT } from './proto-writer';
@@ -22,13 +23,15 @@ import { walkRegistry, type AnyFamily, type RegistryEncoder } from './walk-regis
  *   MetricFamily: name 1, help 2, type 3 (COUNTER 0, GAUGE 1, UNTYPED 3, HISTOGRAM 4), metric 4
  *   Metric: label 1 (LabelPair: name 1, value 2), gauge 2, counter 3, untyped 5, histogram 7
  *   Counter: value 1, created_timestamp 3;  Gauge / Untyped: value 1
- *   Histogram: sample_count 1, sample_sum 2, bucket 3 (cumulative_count 1, upper_bound 2),
- *     created_timestamp 15;  google.protobuf.Timestamp: seconds 1, nanos 2
+ *   Histogram: sample_count 1, sample_sum 2, bucket 3 (cumulative_count 1, upper_bound 2,
+ *     exemplar 3), created_timestamp 15;  google.protobuf.Timestamp: seconds 1, nanos 2
+ *   Exemplar: label 1 (LabelPair), value 2, timestamp 3
  *
  * Buckets are classic ones, without the +Inf bucket (sample_count is its count, as
  * client_golang writes it); Prometheus ingests them as `_bucket`/`_count`/`_sum` series. With
  * BIZMON_NATIVE_HISTOGRAMS=true a histogram also carries its native buckets
- * (protobuf-native.ts).
+ * (protobuf-native.ts). A bucket carries its exemplar (exemplars.ts); a +Inf bucket is written only to carry one, as
+ * client_golang does.
  * A family's length must precede it, so each family is encoded whole before it is handed out;
  * a counter's or gauge's Metric bytes (a histogram's label bytes) are built on its first scrape
  * and kept on the series.
@@ -56,6 +59,10 @@ const HISTOGRAM_BUCKET = 3;
 const HISTOGRAM_CREATED = 15;
 const BUCKET_COUNT = 1;
 const BUCKET_BOUND = 2;
+const BUCKET_EXEMPLAR = 3;
+const EXEMPLAR_LABEL = 1;
+const EXEMPLAR_VALUE = 2;
+const EXEMPLAR_TIMESTAMP = 3;
 const TIMESTAMP_SECONDS = 1;
 const TIMESTAMP_NANOS = 2;
 
@@ -144,7 +151,59 @@ function writeValueMetric(
   w.doubleField(VALUE, value);
 }
 
-/** Writes a Metric holding a classic histogram (buckets without +Inf). */
+/** Size of a LabelPair message with ASCII name and value (exemplar ids are hex). */
+function asciiPairSize(name: string, value: string): number {
+  return delimitedSize(name.length) + delimitedSize(value.length);
+}
+
+/** Size of an Exemplar message's fields: labels trace_id and span_id, value, timestamp. */
+function exemplarSize(e: Exemplar): number {
+  return (
+    delimitedSize(asciiPairSize('trace_id', e.traceId)) +
+    delimitedSize(asciiPairSize('span_id', e.spanId)) +
+    9 +
+    createdFieldSize(e.timestampMs)
+  );
+}
+
+function writeExemplar(w: ProtoWriter, e: Exemplar): void {
+  w.messageHeader(BUCKET_EXEMPLAR, exemplarSize(e));
+  w.messageHeader(EXEMPLAR_LABEL, asciiPairSize('trace_id', e.traceId));
+  w.stringField(LABEL_NAME, 'trace_id');
+  w.stringField(LABEL_VALUE, e.traceId);
+  w.messageHeader(EXEMPLAR_LABEL, asciiPairSize('span_id', e.spanId));
+  w.stringField(LABEL_NAME, 'span_id');
+  w.stringField(LABEL_VALUE, e.spanId);
+  w.doubleField(EXEMPLAR_VALUE, e.value);
+  writeTimestamp(w, EXEMPLAR_TIMESTAMP, e.timestampMs);
+}
+
+/** Size of a Bucket message's fields, with its exemplar if any. */
+function bucketSize(cumulative: number, exemplar: Exemplar | undefined): number {
+  return (
+    1 +
+    varintSize(cumulative) +
+    9 +
+    (exemplar === undefined ? 0 : delimitedSize(exemplarSize(exemplar)))
+  );
+}
+
+function writeBucket(
+  w: ProtoWriter,
+  cumulative: number,
+  bound: number,
+  exemplar: Exemplar | undefined,
+): void {
+  w.messageHeader(HISTOGRAM_BUCKET, bucketSize(cumulative, exemplar));
+  w.varintField(BUCKET_COUNT, cumulative);
+  w.doubleField(BUCKET_BOUND, bound);
+  if (exemplar !== undefined) writeExemplar(w, exemplar);
+}
+
+/**
+ * Writes a Metric holding a classic histogram (buckets without +Inf, unless the +Inf bucket has
+ * an exemplar); `exemplars` has one slot per bucket, +Inf last.
+ */
 function writeHistogramMetric(
   w: ProtoWriter,
   labels: string,
@@ -154,11 +213,14 @@ function writeHistogramMetric(
   cumulative: readonly number[],
   createdMs?: number,
   native?: NativeHistogramData,
+  exemplars?: readonly (Exemplar | undefined)[],
 ): void {
+  const infExemplar = exemplars?.[bounds.length];
   let buckets = 0;
   for (let i = 0; i < bounds.length; i++) {
-    buckets += delimitedSize(1 + varintSize(cumulative[i]!) + 9);
+    buckets += delimitedSize(bucketSize(cumulative[i]!, exemplars?.[i]));
   }
+  if (infExemplar !== undefined) buckets += delimitedSize(bucketSize(count, infExemplar));
   const created = createdMs === undefined ? 0 : createdFieldSize(createdMs);
   const nativeSize = native === undefined ? 0 : prepareNativeFields(native);
   const inner = 1 + varintSize(count) + 9 + buckets + created + nativeSize;
@@ -168,10 +230,9 @@ function writeHistogramMetric(
   w.varintField(HISTOGRAM_COUNT, count);
   w.doubleField(HISTOGRAM_SUM, sum);
   for (let i = 0; i < bounds.length; i++) {
-    w.messageHeader(HISTOGRAM_BUCKET, 1 + varintSize(cumulative[i]!) + 9);
-    w.varintField(BUCKET_COUNT, cumulative[i]!);
-    w.doubleField(BUCKET_BOUND, bounds[i]!);
+    writeBucket(w, cumulative[i]!, bounds[i]!, exemplars?.[i]);
   }
+  if (infExemplar !== undefined) writeBucket(w, count, Infinity, infExemplar);
   if (createdMs !== undefined) writeTimestamp(w, HISTOGRAM_CREATED, createdMs);
   if (native !== undefined) writeNativeFields(w, native);
 }
@@ -247,6 +308,7 @@ class ProtobufEncoder implements RegistryEncoder<Uint8Array> {
       cumulative,
       created,
       state.nativeHistograms ? (series.native ?? EMPTY_NATIVE_HISTOGRAM) : undefined,
+      series.exemplars,
     );
   }
 

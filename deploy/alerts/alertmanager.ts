@@ -127,7 +127,7 @@ export function alertmanagerFile(slos: readonly Slo[], cfg: DeployConfig = confi
   );
   comment(
     ['receivers'],
-    "Each team's receiver posts to the bridge with its bearer token (the bridge's\n`auth.bearerTokenFile`; docker-compose.yml writes it into a volume both mount, Kubernetes a\nSecret, see kubernetes/alert-bridge.yaml). To page a team directly as well, add its\nintegration next to the webhook, e.g. `pagerduty_configs: [{ routing_key_file: … }]` or\n`email_configs`, in deploy/alerts/alertmanager.ts.",
+    "Each team's receiver posts to the bridge with its bearer token (the bridge's\n`auth.bearerTokenFile`; docker-compose.yml writes it into a volume both mount, Kubernetes a\nSecret, see kubernetes/alert-bridge.yaml). To page a team directly as well, add its\nintegration (`pagerduty_configs`, `email_configs`) next to the webhook in\ndeploy/alerts/alertmanager.ts.",
   );
   return doc.toString({ lineWidth: 0 });
 }

@@ -352,6 +352,15 @@ const alertmanagerBin = findTool('prometheus-alertmanager') ?? findTool('alertma
           team: 'ai_services',
           service: 'whisper',
         }),
+        // The latency SLO supersedes no threshold alert: HighErrorRate of its job still shows.
+        alert({
+          alertname: 'ErrorBudgetBurn',
+          severity: 'critical',
+          team: 'platform',
+          slo: 'http-latency',
+          job: 'slow',
+        }),
+        alert({ alertname: 'HighErrorRate', severity: 'critical', team: 'platform', job: 'slow' }),
       ];
       const res = await fetch(`${base}/api/v2/alerts`, {
         method: 'POST',
@@ -374,9 +383,11 @@ const alertmanagerBin = findTool('prometheus-alertmanager') ?? findTool('alertma
         'AIServiceHighFailureRate critical bizmon whisper: active',
         'ErrorBudgetBurn critical bizmon flux: active',
         'ErrorBudgetBurn critical bizmon: active',
+        'ErrorBudgetBurn critical slow: active',
         'ErrorBudgetBurn warning bizmon: suppressed',
         'HighErrorRate critical bizmon: suppressed',
         'HighErrorRate critical other: active',
+        'HighErrorRate critical slow: active',
       ];
       // Inhibition is evaluated as alerts arrive; poll until the API shows all of them.
       let got: string[] = [];

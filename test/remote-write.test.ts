@@ -150,11 +150,14 @@ interface Series {
   value: [number, string];
 }
 
-async function query(base: string, promql: string): Promise<Series[]> {
+/** An instant query, now or at `time` (Unix seconds). */
+async function query(base: string, promql: string, time?: number): Promise<Series[]> {
+  const params = new URLSearchParams({ query: promql });
+  if (time !== undefined) params.set('time', String(time));
   const res = await fetch(`${base}/api/v1/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ query: promql }).toString(),
+    body: params.toString(),
   });
   const body = (await res.json()) as {
     status: string;
@@ -366,6 +369,47 @@ describeIf(prometheusBin !== undefined)('remote write: Prometheus agent to a cen
     );
     expect(unhealthy).toEqual([]);
   }, 120_000);
+
+  it('watches the agent through its own series: remote-write alerts silent while it writes, the dead-agent rule holds once it stops', async () => {
+    const { groups } = parse(
+      readFileSync(join(DEPLOY, 'prometheus', 'rules', 'bizmon-alerts.rules.yml'), 'utf8'),
+    ) as { groups: { name: string; rules: { alert: string; expr: string }[] }[] };
+    const remoteWrite = groups.find((g) => g.name === 'remote_write')!.rules;
+    expect(remoteWrite.map((r) => r.alert)).toEqual([
+      'RemoteWriteAgentDown',
+      'RemoteWriteFailures',
+      'RemoteWriteBehind',
+    ]);
+    // Every series the three rules read arrives from the agent, with its external labels.
+    for (const metric of [
+      'up',
+      'prometheus_remote_storage_samples_total',
+      'prometheus_remote_storage_samples_failed_total',
+      'prometheus_remote_storage_highest_timestamp_in_seconds',
+      'prometheus_remote_storage_queue_highest_sent_timestamp_seconds',
+    ]) {
+      const series = await until(`${metric} of the agent on the central side`, 30_000, async () => {
+        const result = await query(central!.url, `${metric}{job="prometheus-agent"}`);
+        return result.length > 0 ? result : undefined;
+      });
+      expect({ metric, labels: series[0]!.metric }).toEqual({
+        metric,
+        labels: expect.objectContaining(externalLabels),
+      });
+    }
+    // A healthy agent: none of the expressions holds.
+    for (const rule of remoteWrite) {
+      expect({ alert: rule.alert, now: await query(central!.url, rule.expr) }).toEqual({
+        alert: rule.alert,
+        now: [],
+      });
+    }
+    // No sample is written after the last one there is: evaluated 90 s from now, past the
+    // rule's silent minute, the dead-agent expression names this agent by its labels.
+    const later = Date.now() / 1000 + 90;
+    const dead = await query(central!.url, remoteWrite[0]!.expr, later);
+    expect(dead.map((s) => s.metric)).toEqual([externalLabels]);
+  }, 60_000);
 
   // After the tests above, which waited for the data.
   it('answers every dashboard query, with data unless allow-listed', async () => {

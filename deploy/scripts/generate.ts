@@ -1,15 +1,21 @@
 /**
  * Generates the files in deploy/ that must never be edited by hand: the Grafana dashboards
- * (from deploy/grafana/src, typed builders over the metric catalog), the SLO rules and their
- * promtool scenarios (from deploy/slo/specs.ts and deploy/config.ts) and the Kubernetes
- * PrometheusRule (from deploy/prometheus/rules, the same files Prometheus loads).
+ * (from deploy/grafana/src, typed builders over the metric catalog), the threshold and SLO
+ * rules and their promtool scenarios (from deploy/alerts, deploy/slo/specs.ts and
+ * deploy/config.ts), the runbooks (deploy/runbooks/src templates), alertmanager.yml and the
+ * Kubernetes PrometheusRule (from deploy/prometheus/rules, the same files Prometheus loads).
  *
  *   npm run deploy:generate            write them
- *   npm run deploy:generate -- --check exit 1 when a committed file differs
+ *   npm run deploy:generate -- --check exit 1 when a committed file differs, or a config
+ *                                      number is written by hand in a description or runbook
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { ALERTMANAGER_FILE, alertmanagerFile } from '../alerts/alertmanager';
+import { handWrittenNumbers } from '../alerts/handwritten';
+import { otherJobTestFile, OTHER_JOB_TEST_FILE } from '../alerts/other-job';
+import { runbookFiles } from '../alerts/runbooks';
 import { ALERTS_RULES_FILE, alertsRulesFile } from '../alerts/thresholds';
 import { buildDashboards } from '../grafana/src/dashboards';
 import { SLO_RULES_FILE, sloRulesFile } from '../slo/rules';
@@ -76,6 +82,9 @@ export function generatedFiles(deploy = deployDir()): Map<string, string> {
   for (const [file, content] of sloTestFiles(slos)) {
     files.set(join('prometheus', 'tests', file), content);
   }
+  files.set(join('prometheus', 'tests', OTHER_JOB_TEST_FILE), otherJobTestFile(deploy));
+  for (const [file, content] of runbookFiles(deploy)) files.set(join('runbooks', file), content);
+  files.set(join('alertmanager', ALERTMANAGER_FILE), alertmanagerFile(slos));
   files.set(
     join('kubernetes', 'prometheusrule.yaml'),
     prometheusRule(
@@ -89,19 +98,24 @@ export function generatedFiles(deploy = deployDir()): Map<string, string> {
   return files;
 }
 
-/** Generated files whose committed copy is missing or differs, plus stale dashboard files. */
+/** Generated files whose committed copy is missing or differs, plus stale dashboards and runbooks. */
 export function staleFiles(deploy = deployDir()): string[] {
   const files = generatedFiles(deploy);
   const stale = [...files].filter(([path, content]) => {
     const full = join(deploy, path);
     return !existsSync(full) || readFileSync(full, 'utf8') !== content;
   });
-  const dashboardsDir = join(deploy, 'grafana', 'dashboards');
-  const extra = existsSync(dashboardsDir)
-    ? readdirSync(dashboardsDir)
-        .map((f) => join('grafana', 'dashboards', f))
-        .filter((p) => p.endsWith('.json') && !files.has(p))
-    : [];
+  const extra = [
+    ['grafana/dashboards', '.json'],
+    ['runbooks', '.md'],
+  ].flatMap(([folder, ext]) => {
+    const dir = join(deploy, folder!);
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .map((f) => join(folder!, f))
+          .filter((p) => p.endsWith(ext!) && !files.has(p))
+      : [];
+  });
   return [...stale.map(([p]) => p), ...extra];
 }
 
@@ -109,11 +123,19 @@ function main(): void {
   const deploy = deployDir();
   if (process.argv.includes('--check')) {
     const stale = staleFiles(deploy);
+    const spelled = handWrittenNumbers(deploy);
     if (stale.length > 0) {
       console.error(`Out of date (run npm run deploy:generate): ${stale.join(', ')}`);
       process.exitCode = 1;
-    } else {
-      console.log('deploy: generated files are current');
+    }
+    if (spelled.length > 0) {
+      console.error(
+        `Config numbers written by hand (use the template's placeholders, see deploy/README.md):\n  ${spelled.join('\n  ')}`,
+      );
+      process.exitCode = 1;
+    }
+    if (process.exitCode !== 1) {
+      console.log('deploy: generated files are current, every config number comes from the config');
     }
     return;
   }

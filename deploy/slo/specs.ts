@@ -17,6 +17,11 @@ export interface SloSpec {
   /** Budget period, a Prometheus duration such as `30d`. */
   readonly period?: string;
   readonly sli: Sli;
+  /**
+   * Threshold alerts this SLO's page stands for: while the page fires, Alertmanager inhibits
+   * them for the same team and SLI labels (alertmanager/alertmanager.yml, generated).
+   */
+  readonly supersedes?: readonly string[];
 }
 
 /** An SLO with its defaults applied. */
@@ -27,6 +32,7 @@ const specs: readonly SloSpec[] = [
     name: 'http-availability',
     title: 'HTTP availability',
     team: 'platform',
+    supersedes: ['HighErrorRate'],
     sli: eventsSli('http_requests_total', {
       bad: { status_code: '5..' },
       by: ['job'],
@@ -53,6 +59,7 @@ const specs: readonly SloSpec[] = [
     name: 'ai-success',
     title: 'AI task success',
     team: 'ai_services',
+    supersedes: ['AIServiceHighFailureRate'],
     sli: eventsSli('ai_tasks_total', {
       bad: { status: 'failed' },
       total: { status: 'success|failed' },
@@ -70,5 +77,6 @@ const specs: readonly SloSpec[] = [
 export const slos: readonly Slo[] = specs.map((s) => ({
   objective: config.slo.defaultObjective,
   period: config.slo.defaultPeriod,
+  supersedes: [],
   ...s,
 }));

@@ -1,2 +1,2 @@
 export { plugin } from './plugin';
-export { parseStatement, type ParsedStatement } from './sql';
+export { parseStatement, type ParsedStatement } from './sql-analysis';

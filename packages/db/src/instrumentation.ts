@@ -12,7 +12,7 @@ import {
   warnRateLimited,
   wrapMethod,
 } from '@bizmon/core';
-import { parseStatement } from './sql';
+import { parseStatement } from './sql-analysis';
 import { INTERNAL_QUERY, trackPool, type PoolLike } from './pools';
 import { VERSION } from './version';
 

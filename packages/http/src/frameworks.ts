@@ -8,7 +8,8 @@ import {
 } from '@opentelemetry/instrumentation';
 import { warnRateLimited } from '@bizmon/core';
 import { stateOf, type FrameworkRequest } from './request-state';
-import { markFrameworkServer, subscribeRequests, unsubscribeRequests } from './recorder';
+import { markFrameworkServer } from './endpoint';
+import { subscribeRequests, unsubscribeRequests } from './recorder';
 import { joinRoute, UNMATCHED } from './route-template';
 import { VERSION } from './version';
 

@@ -14,6 +14,7 @@ import {
 } from '@bizmon/core';
 import { parseStatement } from './sql-analysis';
 import { INTERNAL_QUERY, trackPool, type PoolLike } from './pools';
+import { DEFAULT_SLOW_QUERY_THRESHOLD_MS, type PgInstrumentationConfig } from './types';
 import { VERSION } from './version';
 
 const SUPPORTED_PG = ['>=8.0.3 <9'];
@@ -35,21 +36,22 @@ interface Submittable {
   handleReadyForQuery?: (connection: unknown) => unknown;
 }
 
-/** Slow-query threshold in milliseconds (BIZMON_DB_SLOW_QUERY_MS). */
-let slowQueryMs = 1000;
-
-/** @internal Set from the configuration when the plugin loads. */
-export function setSlowQueryThreshold(ms: number): void {
-  slowQueryMs = ms;
+/**
+ * What a query wrapper reads from its instrumentation's configuration, kept by the
+ * instrumentation instance (setConfig updates it in place, so wrappers see the change).
+ */
+interface QuerySettings {
+  /** Slow-query threshold in milliseconds (PgInstrumentationConfig.slowQueryThresholdMs). */
+  slowQueryMs: number;
 }
 
 /** Records one finished query. */
-function record(text: string, start: number, err: unknown): void {
+function record(settings: QuerySettings, text: string, start: number, err: unknown): void {
   try {
     const seconds = (performance.now() - start) / 1000;
     const { table, operation } = parseStatement(text);
     instruments.db_query_duration_seconds.labels(table, operation).observe(seconds);
-    if (seconds * 1000 >= slowQueryMs)
+    if (seconds * 1000 >= settings.slowQueryMs)
       instruments.db_slow_queries_total.labels(table, operation).add(1);
     if (err !== undefined && err !== null) {
       if (sqlstateOf(err) === DEADLOCK_SQLSTATE) instruments.db_deadlocks_total.labels().add(1);
@@ -69,9 +71,14 @@ function extractExports<T>(module: T): T {
  * A query that completes through a callback (its own, or pg's promise adapter), once: pg calls
  * a query's callback exactly once, on success or error.
  */
-function timedCallback(cb: Callback, text: string, start: number): Callback {
+function timedCallback(
+  settings: QuerySettings,
+  cb: Callback,
+  text: string,
+  start: number,
+): Callback {
   return function (this: unknown, err: unknown) {
-    record(text, start, err);
+    record(settings, text, start, err);
     // The arguments as pg passed them: an error comes alone, `(err)`, not `(err, undefined)`.
     // eslint-disable-next-line prefer-rest-params
     return cb.apply(this, arguments as unknown as [unknown, unknown]);
@@ -96,14 +103,19 @@ function hide(target: object, key: string, value: unknown): void {
  * handleReadyForQuery, whichever comes first: pg makes a query that failed inactive, so no
  * readyForQuery reaches it after its error.
  */
-function timeSubmittable(q: Submittable, text: string, start: number): void {
+function timeSubmittable(
+  settings: QuerySettings,
+  q: Submittable,
+  text: string,
+  start: number,
+): void {
   let done = false;
   const { handleError, handleReadyForQuery } = q;
   if (typeof handleError === 'function') {
     hide(q, 'handleError', function (this: unknown, err: unknown, connection: unknown) {
       if (!done) {
         done = true;
-        record(text, start, err ?? new Error('query failed'));
+        record(settings, text, start, err ?? new Error('query failed'));
       }
       return handleError.call(this, err, connection);
     });
@@ -114,7 +126,7 @@ function timeSubmittable(q: Submittable, text: string, start: number): void {
         done = true;
         // pg's Query ends a query whose row could not be parsed here, through handleError.
         const canceled = (q as { _canceledDueToError?: unknown })._canceledDueToError;
-        record(text, start, canceled ? canceled : undefined);
+        record(settings, text, start, canceled ? canceled : undefined);
       }
       return handleReadyForQuery.call(this, connection);
     });
@@ -154,7 +166,7 @@ function callbackOf(config: unknown, values: unknown, callback: unknown): unknow
  * call pg rejects (no query, a callback that is not a function) is passed through untouched,
  * so pg throws its own error.
  */
-function patchQuery(original: QueryFn): QueryFn {
+function patchQuery(settings: QuerySettings, original: QueryFn): QueryFn {
   return function query(
     this: unknown,
     config: unknown,
@@ -174,14 +186,19 @@ function patchQuery(original: QueryFn): QueryFn {
     const start = performance.now();
     if (submittable) {
       // Timed through the submittable's own end hooks, whatever callback pg gives it.
-      timeSubmittable(config as Submittable, text, start);
+      timeSubmittable(settings, config as Submittable, text, start);
       // eslint-disable-next-line prefer-rest-params
       return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
     }
     if (typeof cb === 'function') {
       // pg lets a truthy third argument override a function `values` and the config's own
       // callback, so the timed callback goes there and the app's objects stay untouched.
-      return original.call(this, config, values, timedCallback(cb as Callback, text, start));
+      return original.call(
+        this,
+        config,
+        values,
+        timedCallback(settings, cb as Callback, text, start),
+      );
     }
     // Promise form: run it as a callback query and build the promise as pg does, so the app's
     // promise keeps pg's semantics (an unawaited rejection still reports as unhandled).
@@ -190,7 +207,7 @@ function patchQuery(original: QueryFn): QueryFn {
     const promise = new PromiseImpl<unknown>((resolve, reject) => {
       settle = (err, res) => (err ? reject(err) : resolve(res));
     });
-    original.call(this, config, values, timedCallback(settle, text, start));
+    original.call(this, config, values, timedCallback(settings, settle, text, start));
     return promise.catch((err: unknown) => {
       if (err instanceof Error) Error.captureStackTrace(err);
       throw err;
@@ -215,16 +232,34 @@ function trackingPool(Pool: new (...args: unknown[]) => PoolLike): unknown {
 }
 
 /** PostgreSQL instrumentation for `pg` and `pg-pool` (both CommonJS and `import`ed). */
-export class PgInstrumentation extends InstrumentationBase {
-  constructor() {
-    super('@bizmon/db', VERSION, {});
+export class PgInstrumentation extends InstrumentationBase<PgInstrumentationConfig> {
+  /**
+   * Read by this instrumentation's query wrappers; set by setConfig. `declare`: the base
+   * constructor calls setConfig and init before this class's fields would be initialised, and
+   * an initialised field would then overwrite what they set.
+   */
+  declare private settings: QuerySettings | undefined;
+
+  constructor(config: PgInstrumentationConfig = {}) {
+    super('@bizmon/db', VERSION, config);
+  }
+
+  /** Also updates the threshold the wrapped queries use (called by the constructor too). */
+  override setConfig(config: PgInstrumentationConfig = {}): void {
+    super.setConfig(config);
+    const threshold = config.slowQueryThresholdMs;
+    // The base constructor calls this before this class's fields exist: create on first call.
+    this.settings ??= { slowQueryMs: DEFAULT_SLOW_QUERY_THRESHOLD_MS };
+    this.settings.slowQueryMs =
+      typeof threshold === 'number' && threshold >= 0 ? threshold : DEFAULT_SLOW_QUERY_THRESHOLD_MS;
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
     const patchClient = (client: unknown): unknown => {
       const Client = extractExports(client) as ClientClass | undefined;
       if (Client?.prototype && typeof Client.prototype.query === 'function') {
-        wrapMethod(Client.prototype, 'query', patchQuery);
+        const settings = this.settings!;
+        wrapMethod(Client.prototype, 'query', (original) => patchQuery(settings, original));
       }
       return client;
     };

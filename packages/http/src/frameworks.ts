@@ -4,13 +4,14 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
-  type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
 import { warnRateLimited } from '@bizmon/core';
 import { stateOf, type FrameworkRequest } from './request-state';
 import { markFrameworkServer } from './endpoint';
-import { subscribeRequests, unsubscribeRequests } from './recorder';
+import { abuseDetector } from './abuse';
+import { configureRecorder, subscribeRequests, unsubscribeRequests } from './recorder';
 import { joinRoute, UNMATCHED } from './route-template';
+import type { BizmonHttpInstrumentationConfig } from './types';
 import { VERSION } from './version';
 
 /**
@@ -319,9 +320,16 @@ let fastifySubscribed = false;
  * bizmon's HTTP instrumentation: subscribes to the request channel and patches the frameworks
  * (see the module comment). Registered by @bizmon/node through `plugin.instrumentations()`.
  */
-export class BizmonHttpInstrumentation extends InstrumentationBase<InstrumentationConfig> {
-  constructor(config: InstrumentationConfig = {}) {
+export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpInstrumentationConfig> {
+  constructor(config: BizmonHttpInstrumentationConfig = {}) {
     super('@bizmon/http', VERSION, config);
+  }
+
+  /** Also applies `ignorePaths` and `abuseDetection` (called by the constructor too). */
+  override setConfig(config: BizmonHttpInstrumentationConfig = {}): void {
+    super.setConfig(config);
+    configureRecorder(config);
+    if (config.abuseDetection !== undefined) abuseDetector.configure(config.abuseDetection);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {

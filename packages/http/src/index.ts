@@ -6,7 +6,6 @@ export {
   onAuthenticatedRequest,
   recordLoginFailure,
   requestsInFlight,
-  setIgnorePaths,
   CLIENT_CLOSED_STATUS,
 } from './recorder';
 export {
@@ -26,3 +25,4 @@ export {
   type FastifyInstanceLike,
 } from './monitoring';
 export { BizmonHttpInstrumentation } from './frameworks';
+export type { BizmonHttpInstrumentationConfig } from './types';

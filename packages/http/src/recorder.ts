@@ -16,6 +16,7 @@ import { abuseDetector } from './abuse';
 import { addressKey, clientIp } from './client-address';
 import { endpointOf } from './endpoint';
 import { attachState, RequestState, stateOf } from './request-state';
+import type { BizmonHttpInstrumentationConfig } from './types';
 
 /**
  * Request metrics from Node's own `http.server.request.start` diagnostics channel and the
@@ -51,11 +52,18 @@ const KNOWN_METHODS = new Set([
   'TRACE',
 ]);
 
+/*
+ * The recorder's per-process state, kept here on purpose: one subscriber per process counts
+ * every request (subscribeRequests), so there is one in-flight count (the gauge's value) and one
+ * list of ignored prefixes, the `ignorePaths` of the instrumentation configured last
+ * (BizmonHttpInstrumentation.setConfig, the only caller of configureRecorder).
+ */
 let ignorePrefixes: readonly string[] = [];
 let inFlight = 0;
 
-/** Path prefixes never counted (BIZMON_HTTP_IGNORE). */
-export function setIgnorePaths(prefixes: readonly string[]): void {
+/** Applies the instrumentation's configuration (see BizmonHttpInstrumentationConfig). */
+export function configureRecorder(config: BizmonHttpInstrumentationConfig): void {
+  const prefixes = config.ignorePaths ?? [];
   ignorePrefixes = prefixes.filter((p) => typeof p === 'string' && p.length > 0);
 }
 

@@ -66,7 +66,7 @@ export {
   type LabelValues,
 } from './registry';
 export { isOwnRedisClient, isOwnServerRequest, OWN_REDIS_CONNECTION_NAME } from './own-server';
-export { unwrapMethod, wrapMethod } from './wrap';
+export { isWrapped, unwrapFunction, unwrapMethod, wrapFunction, wrapMethod } from './wrap';
 export { runtimeMetricsPlugin, startRuntimeMetrics, stopRuntimeMetrics } from './runtime-metrics';
 export type { BizmonPlugin } from './plugin';
 export {

@@ -5,7 +5,7 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { warnRateLimited } from '@bizmon/core';
+import { isWrapped, warnRateLimited, wrapFunction, wrapMethod } from '@bizmon/core';
 import { stateOf, type FrameworkRequest } from './request-state';
 import { markFrameworkServer } from './endpoint';
 import { abuseDetector } from './abuse';
@@ -39,14 +39,6 @@ import { VERSION } from './version';
  * preload) import-in-the-middle both apply.
  */
 
-/**
- * bizmon's wrappers, so a method is wrapped once (the set is shared by copies of this package).
- * A set rather than a mark on the function: the wrapper must not show a key the original lacks.
- */
-const WRAPPERS = Symbol.for('bizmon.http.wrappers');
-const wrappers: WeakSet<object> = ((globalThis as { [WRAPPERS]?: WeakSet<object> })[WRAPPERS] ??=
-  new WeakSet());
-
 type AnyFunction = (...args: unknown[]) => unknown;
 interface ExpressRouteLike {
   path?: unknown;
@@ -59,39 +51,22 @@ interface FastifyReplyLike {
 }
 type Proto = Record<string | symbol, unknown>;
 
-function isWrapper(fn: unknown): boolean {
-  return typeof fn === 'function' && wrappers.has(fn);
-}
-
-/**
- * Makes `wrapper` look like `original` (name, arity: read by some frameworks' own checks and by
- * apps that introspect) and remembers it as bizmon's. A wrapper of a class or object method is
- * written in method syntax and one of a `function` with `function`, so both have a `prototype`
- * exactly when the original has.
- */
-function disguise<F extends AnyFunction>(wrapper: F, original: AnyFunction): F {
-  Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-  Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
-  wrappers.add(wrapper);
-  return wrapper;
-}
-
 function isRoutingSignal(err: unknown): boolean {
   return err === undefined || err === null || err === 'route' || err === 'router';
 }
 
 function patchRouteDispatch(Route: { prototype: Proto } | undefined): void {
   const proto = Route?.prototype;
-  if (proto === undefined || typeof proto.dispatch !== 'function' || isWrapper(proto.dispatch))
+  if (proto === undefined || typeof proto.dispatch !== 'function' || isWrapped(proto.dispatch))
     return;
-  const original = proto.dispatch as (
-    this: ExpressRouteLike,
-    req: IncomingMessage,
-    res: unknown,
-    done: AnyFunction,
-  ) => unknown;
-  proto.dispatch = disguise(
-    function dispatch(
+  wrapMethod(proto, 'dispatch', (dispatch) => {
+    const original = dispatch as (
+      this: ExpressRouteLike,
+      req: IncomingMessage,
+      res: unknown,
+      done: AnyFunction,
+    ) => unknown;
+    return function dispatchRoute(
       this: ExpressRouteLike,
       req: IncomingMessage,
       res: unknown,
@@ -108,9 +83,8 @@ function patchRouteDispatch(Route: { prototype: Proto } | undefined): void {
         // eslint-disable-next-line prefer-rest-params
         return done.apply(this, arguments as unknown as unknown[]);
       });
-    } as AnyFunction,
-    original as AnyFunction,
-  );
+    };
+  });
 }
 
 function patchKoa(exports: unknown): unknown {
@@ -121,17 +95,20 @@ function patchKoa(exports: unknown): unknown {
   if (
     proto === undefined ||
     typeof proto.createContext !== 'function' ||
-    isWrapper(proto.createContext)
+    isWrapped(proto.createContext)
   )
     return exports;
-  const original = proto.createContext as (
-    this: unknown,
-    req: IncomingMessage,
-    res: unknown,
-  ) => FrameworkRequest;
-  // Method syntax: like Koa's class method, the wrapper has no `prototype`.
-  const wrapper = {
-    createContext(this: unknown, req: IncomingMessage, res: unknown): FrameworkRequest {
+  wrapMethod(proto, 'createContext', (createContext) => {
+    const original = createContext as (
+      this: unknown,
+      req: IncomingMessage,
+      res: unknown,
+    ) => FrameworkRequest;
+    return function createContextWithState(
+      this: unknown,
+      req: IncomingMessage,
+      res: unknown,
+    ): FrameworkRequest {
       const ctx = original.call(this, req, res);
       const state = stateOf(req);
       if (state !== undefined) {
@@ -139,9 +116,8 @@ function patchKoa(exports: unknown): unknown {
         state.frameworkRequest = ctx;
       }
       return ctx;
-    },
-  }.createContext;
-  proto.createContext = disguise(wrapper as AnyFunction, original as AnyFunction);
+    };
+  });
   return exports;
 }
 
@@ -151,28 +127,26 @@ function patchKoa(exports: unknown): unknown {
  */
 function patchKoaContext(exports: unknown): unknown {
   const context = exports as Proto | undefined;
-  const original = context?.onerror;
-  if (context === undefined || typeof original !== 'function' || isWrapper(original))
-    return exports;
-  const wrapper = {
-    onerror(this: { req?: IncomingMessage }, err: unknown): unknown {
+  const onerror = context?.onerror;
+  if (context === undefined || typeof onerror !== 'function' || isWrapped(onerror)) return exports;
+  wrapMethod(context, 'onerror', (original) => {
+    return function onerrorWithState(this: { req?: IncomingMessage }, err: unknown): unknown {
       const state = stateOf(this.req);
       if (state !== undefined && !isRoutingSignal(err)) state.error = err;
       return (original as AnyFunction).call(this, err);
-    },
-  }.onerror;
-  context.onerror = disguise(wrapper as AnyFunction, original as AnyFunction);
+    };
+  });
   return exports;
 }
 
 function patchNestExceptionsHandler(exports: unknown): unknown {
   const proto = (exports as { ExceptionsHandler?: { prototype: Proto } })?.ExceptionsHandler
     ?.prototype;
-  if (proto === undefined || typeof proto.next !== 'function' || isWrapper(proto.next))
+  if (proto === undefined || typeof proto.next !== 'function' || isWrapped(proto.next))
     return exports;
-  const original = proto.next as AnyFunction;
-  const wrapper = {
-    next(
+  wrapMethod(proto, 'next', (next) => {
+    const original = next as AnyFunction;
+    return function nextWithState(
       this: unknown,
       exception: unknown,
       host: { getArgByIndex?: (i: number) => unknown },
@@ -187,9 +161,8 @@ function patchNestExceptionsHandler(exports: unknown): unknown {
         // a non-HTTP host; nothing to record
       }
       return original.call(this, exception, host);
-    },
-  }.next;
-  proto.next = disguise(wrapper as AnyFunction, original);
+    };
+  });
   return exports;
 }
 
@@ -246,27 +219,23 @@ function noteFastifyRequest(
 function patchFastifyReply(exports: unknown): unknown {
   const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
   const send = proto?.send;
-  const hijack = proto?.hijack;
-  if (proto === undefined || typeof send !== 'function' || isWrapper(send)) return exports;
+  if (proto === undefined || typeof send !== 'function' || isWrapped(send)) return exports;
   const kRouteContext = fastifyRouteContext;
-  proto.send = disguise(
-    function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
+  wrapMethod(proto, 'send', (original) => {
+    return function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
       noteFastifyRequest(this, kRouteContext, payload);
       // eslint-disable-next-line prefer-rest-params
-      return (send as AnyFunction).apply(this, arguments as unknown as unknown[]);
-    } as AnyFunction,
-    send as AnyFunction,
-  );
-  if (typeof hijack === 'function') {
-    proto.hijack = disguise(
-      function bizmonHijack(this: FastifyReplyLike): unknown {
-        noteFastifyRequest(this, kRouteContext);
-        // eslint-disable-next-line prefer-rest-params
-        return (hijack as AnyFunction).apply(this, arguments as unknown as unknown[]);
-      } as AnyFunction,
-      hijack as AnyFunction,
-    );
-  }
+      return (original as AnyFunction).apply(this, arguments as unknown as unknown[]);
+    };
+  });
+  // wrapMethod leaves a missing `hijack` alone.
+  wrapMethod(proto, 'hijack', (original) => {
+    return function bizmonHijack(this: FastifyReplyLike): unknown {
+      noteFastifyRequest(this, kRouteContext);
+      // eslint-disable-next-line prefer-rest-params
+      return (original as AnyFunction).apply(this, arguments as unknown as unknown[]);
+    };
+  });
   return exports;
 }
 
@@ -276,11 +245,11 @@ function patchFastifyReply(exports: unknown): unknown {
  * is known while a slow handler runs, so a client that goes away still has its route (499).
  */
 function patchFastifyHandleRequest(exports: unknown): unknown {
-  if (typeof exports !== 'function' || isWrapper(exports)) return exports;
+  if (typeof exports !== 'function' || isWrapped(exports)) return exports;
   const original = exports as AnyFunction;
   const kRouteContext = fastifyRouteContext;
-  const wrapper = disguise(
-    function bizmonHandleRequest(
+  const wrapper = wrapFunction(original, (handleRequest) => {
+    return function bizmonHandleRequest(
       this: unknown,
       _err: unknown,
       _request: unknown,
@@ -288,10 +257,9 @@ function patchFastifyHandleRequest(exports: unknown): unknown {
     ): unknown {
       if (reply !== null && typeof reply === 'object') noteFastifyRequest(reply, kRouteContext);
       // eslint-disable-next-line prefer-rest-params
-      return original.apply(this, arguments as unknown as unknown[]);
-    } as AnyFunction,
-    original,
-  );
+      return handleRequest.apply(this, arguments as unknown as unknown[]);
+    } as AnyFunction;
+  });
   // Fastify's reply.js reads the module's internals from it.
   for (const key of Reflect.ownKeys(original)) {
     if (key === 'name' || key === 'length' || key === 'prototype') continue;

@@ -76,7 +76,7 @@ export {
   onUserActive,
   type LoginFailureSignal,
 } from './signals';
-export { collectStats, SEED_AI_SERVICES, type StatsReport } from './stats';
+export { collectStats, type StatsReport } from './stats';
 export { hasBearerToken } from './auth';
 export { TimeoutError, withTimeout } from './timeout';
 export { TrackedObjects, type TrackedObjectsOptions } from './tracked-objects';

@@ -5,7 +5,14 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
-import { isWrapped, warnRateLimited, wrapFunction, wrapMethod } from '@bizmon/core';
+import {
+  isWrapped,
+  unwrapFunction,
+  unwrapMethod,
+  warnRateLimited,
+  wrapFunction,
+  wrapMethod,
+} from '@bizmon/core';
 import { stateOf, type FrameworkRequest } from './request-state';
 import { markFrameworkServer } from './endpoint';
 import { abuseDetector } from './abuse';
@@ -87,11 +94,13 @@ function patchRouteDispatch(Route: { prototype: Proto } | undefined): void {
   });
 }
 
+function koaApplication(exports: unknown): { prototype: Proto } | undefined {
+  return (typeof exports === 'function' ? exports : (exports as { default?: unknown })?.default) as
+    { prototype: Proto } | undefined;
+}
+
 function patchKoa(exports: unknown): unknown {
-  const Application = (
-    typeof exports === 'function' ? exports : (exports as { default?: unknown })?.default
-  ) as { prototype: Proto } | undefined;
-  const proto = Application?.prototype;
+  const proto = koaApplication(exports)?.prototype;
   if (
     proto === undefined ||
     typeof proto.createContext !== 'function' ||
@@ -305,6 +314,43 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
       patchRouteDispatch(exports as { prototype: Proto });
       return exports;
     };
+    const unpatchRoute = (exports: unknown): void => {
+      const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
+      if (proto !== undefined) unwrapMethod(proto, 'dispatch');
+    };
+    const unpatchKoa = (exports: unknown): void => {
+      const proto = koaApplication(exports)?.prototype;
+      if (proto !== undefined) unwrapMethod(proto, 'createContext');
+    };
+    const unpatchKoaContext = (exports: unknown): void => {
+      if (exports !== null && typeof exports === 'object')
+        unwrapMethod(exports as Proto, 'onerror');
+    };
+    const unpatchFastifyReply = (exports: unknown): void => {
+      const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
+      if (proto === undefined) return;
+      unwrapMethod(proto, 'send');
+      unwrapMethod(proto, 'hijack');
+    };
+    const unpatchNest = (exports: unknown): void => {
+      const proto = (exports as { ExceptionsHandler?: { prototype: Proto } } | undefined)
+        ?.ExceptionsHandler?.prototype;
+      if (proto !== undefined) unwrapMethod(proto, 'next');
+    };
+    // handleRequest's module export is replaced whole, and Fastify's reply.js holds the wrapper:
+    // disabling can only switch it off (it then calls Fastify's function straight through).
+    // InstrumentationBase hands unpatch the original export, hence the map to its wrapper.
+    const handleRequestWrappers = new WeakMap<object, unknown>();
+    const patchHandleRequest = (exports: unknown): unknown => {
+      const wrapper = patchFastifyHandleRequest(exports);
+      if (wrapper !== exports && typeof exports === 'function')
+        handleRequestWrappers.set(exports, wrapper);
+      return wrapper;
+    };
+    const unpatchHandleRequest = (exports: unknown): void => {
+      if (typeof exports === 'function') unwrapFunction(handleRequestWrappers.get(exports));
+    };
+    // lib/symbols.js is only read, never patched.
     const noop = (): void => undefined;
     return [
       new InstrumentationNodeModuleDefinition('express', ['>=4.0.0 <5'], undefined, undefined, [
@@ -312,18 +358,23 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
           'express/lib/router/route.js',
           ['>=4.0.0 <5'],
           patchRoute,
-          noop,
+          unpatchRoute,
         ),
       ]),
       new InstrumentationNodeModuleDefinition('router', ['>=1.0.0 <3'], undefined, undefined, [
-        new InstrumentationNodeModuleFile('router/lib/route.js', ['>=1.0.0 <3'], patchRoute, noop),
+        new InstrumentationNodeModuleFile(
+          'router/lib/route.js',
+          ['>=1.0.0 <3'],
+          patchRoute,
+          unpatchRoute,
+        ),
       ]),
-      new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, noop, [
+      new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, unpatchKoa, [
         new InstrumentationNodeModuleFile(
           'koa/lib/context.js',
           ['>=2.0.0 <4'],
           patchKoaContext,
-          noop,
+          unpatchKoaContext,
         ),
       ]),
       new InstrumentationNodeModuleDefinition('fastify', ['>=4.0.0 <6'], undefined, undefined, [
@@ -336,20 +387,20 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
         new InstrumentationNodeModuleFile(
           'fastify/lib/handleRequest.js',
           ['>=4.0.0 <6'],
-          patchFastifyHandleRequest,
-          noop,
+          patchHandleRequest,
+          unpatchHandleRequest,
         ),
         new InstrumentationNodeModuleFile(
           'fastify/lib/handle-request.js',
           ['>=4.0.0 <6'],
-          patchFastifyHandleRequest,
-          noop,
+          patchHandleRequest,
+          unpatchHandleRequest,
         ),
         new InstrumentationNodeModuleFile(
           'fastify/lib/reply.js',
           ['>=4.0.0 <6'],
           patchFastifyReply,
-          noop,
+          unpatchFastifyReply,
         ),
       ]),
       new InstrumentationNodeModuleDefinition(
@@ -362,7 +413,7 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
             '@nestjs/core/exceptions/exceptions-handler.js',
             ['>=8.0.0 <12'],
             patchNestExceptionsHandler,
-            noop,
+            unpatchNest,
           ),
         ],
       ),

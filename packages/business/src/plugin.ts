@@ -1,4 +1,4 @@
-import { onUserActive, type BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core';
 import type { UserActivityOptions } from './types';
 import { startUserActivity, stopUserActivity, users } from './users';
 
@@ -8,20 +8,19 @@ import { startUserActivity, stopUserActivity, users } from './users';
  * published at each scrape, flushed and closed at shutdown.
  */
 export function plugin(config: UserActivityOptions): BizmonPlugin {
-  let unsubscribe: (() => void) | undefined;
   return {
     name: 'business',
     async start() {
-      // Authenticated requests (seen by @bizmon/http) count as activity.
-      unsubscribe ??= onUserActive(users.seen);
       await startUserActivity(config);
     },
     async shutdown() {
-      unsubscribe?.();
-      unsubscribe = undefined;
       await stopUserActivity();
     },
   };
 }
+
+/** The ends of business's signals, for the preload's wiring (packages/node/src/signals.ts). */
+export { onLoginFailure } from './security';
+export { users };
 
 export type { UserActivityOptions } from './types';

@@ -69,13 +69,7 @@ export { isOwnRedisClient, isOwnServerRequest, OWN_REDIS_CONNECTION_NAME } from 
 export { isWrapped, unwrapFunction, unwrapMethod, wrapFunction, wrapMethod } from './wrap';
 export { runtimeMetricsPlugin, startRuntimeMetrics, stopRuntimeMetrics } from './runtime-metrics';
 export type { BizmonPlugin } from './plugin';
-export {
-  emitLoginFailure,
-  emitUserActive,
-  onLoginFailure,
-  onUserActive,
-  type LoginFailureSignal,
-} from './signals';
+export { defineSignal, type Signal } from './signals';
 export { collectStats, type StatsReport } from './stats';
 export { hasBearerToken } from './auth';
 export { TimeoutError, withTimeout } from './timeout';

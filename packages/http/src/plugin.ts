@@ -1,29 +1,22 @@
-import { onLoginFailure, type BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core';
 import { BizmonHttpInstrumentation } from './frameworks';
-import { recordLoginFailure } from './recorder';
 import type { BizmonHttpInstrumentationConfig } from './types';
 
 /**
  * What @bizmon/http contributes to start() (see @bizmon/node), built from the configuration the
  * preload resolved once: the request channel subscription and the framework hooks (with
- * `config.ignorePaths`), and credential-stuffing detection fed by the login failures the app
- * reports (`security.loginFailure` of @bizmon/business, through core's signal).
+ * `config.ignorePaths`).
  */
 export function plugin(config: BizmonHttpInstrumentationConfig): BizmonPlugin {
-  let unsubscribeLogins: (() => void) | undefined;
   return {
     name: 'http',
     instrumentations() {
       return [new BizmonHttpInstrumentation(config)];
     },
-    start() {
-      unsubscribeLogins ??= onLoginFailure(recordLoginFailure);
-    },
-    shutdown() {
-      unsubscribeLogins?.();
-      unsubscribeLogins = undefined;
-    },
   };
 }
+
+/** The ends of http's signals, for the preload's wiring (packages/node/src/signals.ts). */
+export { onAuthenticatedRequest, recordLoginFailure } from './recorder';
 
 export type { BizmonHttpInstrumentationConfig } from './types';

@@ -4,9 +4,8 @@ import { performance } from 'node:perf_hooks';
 import {
   ANONYMOUS_ROLE,
   currentRequestContext,
-  emitUserActive,
+  defineSignal,
   errorTypeOf,
-  onUserActive,
   enterRequestContext,
   instruments,
   isOwnServerRequest,
@@ -80,8 +79,11 @@ function isIgnored(url: string | undefined): boolean {
  * Returns an unsubscribe function. A listener that throws is logged and ignored.
  */
 export function onAuthenticatedRequest(listener: (userId: string) => void): () => void {
-  return onUserActive(listener);
+  return authenticatedRequests.subscribe(listener);
 }
+
+/** http's signal of an authenticated request (its user id); @bizmon/node wires it to business. */
+const authenticatedRequests = defineSignal<string>('bizmon:http.authenticated-request');
 
 function onRequestStart(message: unknown): void {
   try {
@@ -143,7 +145,7 @@ function onResponseClose(this: ServerResponse): void {
     }
     if (id !== undefined) {
       // Activity for @bizmon/business's active-user metrics.
-      emitUserActive(id);
+      authenticatedRequests.emit(id);
     }
     abuseDetector.observeRequest(
       id !== undefined ? `user:${id}` : addressKey(req, fw),

@@ -3,6 +3,7 @@ import { plugin as http } from '@bizmon/http/plugin';
 import { plugin as pg } from '@bizmon/db';
 import { plugin as ioredis } from '@bizmon/cache';
 import { plugin as business } from '@bizmon/business/plugin';
+import { signals } from './signals';
 
 /**
  * Every package's contribution, in registration order, each given its typed configuration built
@@ -10,7 +11,7 @@ import { plugin as business } from '@bizmon/business/plugin';
  * their `/plugin` entries: their main entries arm the request context, which is the app's doing
  * (importing them to call setRequestUser or a helper), not the preload's. The runtime metrics
  * (process and Node.js families) come from core and start first, so the GC observer sees the
- * app's start-up.
+ * app's start-up. The signals between http and business are wired last (signals.ts).
  */
 export function plugins(config: BizmonConfig): BizmonPlugin[] {
   return [
@@ -23,5 +24,6 @@ export function plugins(config: BizmonConfig): BizmonPlugin[] {
       redisUrl: config.redisUrl,
       redisPrefix: config.redisPrefix,
     }),
+    signals(),
   ];
 }

@@ -176,17 +176,14 @@ function patchNestExceptionsHandler(exports: unknown): unknown {
 }
 
 /**
- * The symbol under which Fastify's request and reply keep their route context, from the
- * lib/symbols.js that a Fastify copy loads just before its lib/reply.js. Reading
- * `context.config.url` costs a property read where the public `request.routeOptions` getter
- * builds an object per call.
+ * The symbol under which Fastify's request and reply keep their route context, read from the
+ * lib/symbols.js that a Fastify copy loads just before its lib/reply.js (the instrumentation
+ * keeps it for that copy's patches). Reading `context.config.url` costs a property read where
+ * the public `request.routeOptions` getter builds an object per call.
  */
-let fastifyRouteContext: symbol | undefined;
-
-function captureFastifySymbols(exports: unknown): unknown {
-  const symbol = (exports as { kRouteContext?: unknown } | undefined)?.kRouteContext;
-  fastifyRouteContext = typeof symbol === 'symbol' ? symbol : undefined;
-  return exports;
+function routeContextSymbol(symbols: unknown): symbol | undefined {
+  const symbol = (symbols as { kRouteContext?: unknown } | undefined)?.kRouteContext;
+  return typeof symbol === 'symbol' ? symbol : undefined;
 }
 
 /**
@@ -225,11 +222,10 @@ function noteFastifyRequest(
  * Wraps Fastify's `Reply.prototype.send` and `hijack` (lib/reply.js; every app's reply class
  * inherits them): every answer passes one of them, from a handler, a hook or the 404 handler.
  */
-function patchFastifyReply(exports: unknown): unknown {
+function patchFastifyReply(exports: unknown, kRouteContext: symbol | undefined): unknown {
   const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
   const send = proto?.send;
   if (proto === undefined || typeof send !== 'function' || isWrapped(send)) return exports;
-  const kRouteContext = fastifyRouteContext;
   wrapMethod(proto, 'send', (original) => {
     return function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
       noteFastifyRequest(this, kRouteContext, payload);
@@ -253,10 +249,9 @@ function patchFastifyReply(exports: unknown): unknown {
  * onRequest and preParsing hooks passed, before the body is read and the handler runs: the route
  * is known while a slow handler runs, so a client that goes away still has its route (499).
  */
-function patchFastifyHandleRequest(exports: unknown): unknown {
+function patchFastifyHandleRequest(exports: unknown, kRouteContext: symbol | undefined): unknown {
   if (typeof exports !== 'function' || isWrapped(exports)) return exports;
   const original = exports as AnyFunction;
-  const kRouteContext = fastifyRouteContext;
   const wrapper = wrapFunction(original, (handleRequest) => {
     return function bizmonHandleRequest(
       this: unknown,
@@ -291,13 +286,19 @@ function onFastifyInit(message: unknown): void {
 }
 
 const FASTIFY_INIT = 'fastify.initialization';
-let fastifySubscribed = false;
 
 /**
  * bizmon's HTTP instrumentation: subscribes to the request channel and patches the frameworks
  * (see the module comment). Registered by @bizmon/node through `plugin.instrumentations()`.
  */
 export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpInstrumentationConfig> {
+  /**
+   * Whether this instance subscribed to Fastify's initialization channel. `declare`: the base
+   * constructor calls enable() before this class's fields would be initialised, and an
+   * initialised field would then reset what it set.
+   */
+  declare private fastifySubscribed: boolean | undefined;
+
   constructor(config: BizmonHttpInstrumentationConfig = {}) {
     super('@bizmon/http', VERSION, config);
   }
@@ -341,8 +342,16 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
     // disabling can only switch it off (it then calls Fastify's function straight through).
     // InstrumentationBase hands unpatch the original export, hence the map to its wrapper.
     const handleRequestWrappers = new WeakMap<object, unknown>();
+    // Set by each Fastify copy's lib/symbols.js, which it loads before the files patched below.
+    let kRouteContext: symbol | undefined;
+    const captureFastifySymbols = (exports: unknown): unknown => {
+      kRouteContext = routeContextSymbol(exports);
+      return exports;
+    };
+    const patchFastifyReplyFile = (exports: unknown): unknown =>
+      patchFastifyReply(exports, kRouteContext);
     const patchHandleRequest = (exports: unknown): unknown => {
-      const wrapper = patchFastifyHandleRequest(exports);
+      const wrapper = patchFastifyHandleRequest(exports, kRouteContext);
       if (wrapper !== exports && typeof exports === 'function')
         handleRequestWrappers.set(exports, wrapper);
       return wrapper;
@@ -399,7 +408,7 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
         new InstrumentationNodeModuleFile(
           'fastify/lib/reply.js',
           ['>=4.0.0 <6'],
-          patchFastifyReply,
+          patchFastifyReplyFile,
           unpatchFastifyReply,
         ),
       ]),
@@ -425,14 +434,14 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
   override enable(): void {
     super.enable();
     subscribeRequests();
-    if (!fastifySubscribed) diagnostics.subscribe(FASTIFY_INIT, onFastifyInit);
-    fastifySubscribed = true;
+    if (this.fastifySubscribed !== true) diagnostics.subscribe(FASTIFY_INIT, onFastifyInit);
+    this.fastifySubscribed = true;
   }
 
   override disable(): void {
     super.disable();
     unsubscribeRequests();
-    if (fastifySubscribed) diagnostics.unsubscribe(FASTIFY_INIT, onFastifyInit);
-    fastifySubscribed = false;
+    if (this.fastifySubscribed === true) diagnostics.unsubscribe(FASTIFY_INIT, onFastifyInit);
+    this.fastifySubscribed = false;
   }
 }

@@ -220,7 +220,7 @@ describe.each(apps)('%s, preloaded', (name, script, env, probes) => {
     expect(body).toEqual({
       active_connections: 0,
       total_requests: sampleValue(before, 'http_requests_total'),
-      ai_tasks_stats: { midjourney: 0, flux: 0, dreamwork: 0, jimeng: 0, kling: 0 },
+      ai_tasks_stats: {},
       cache_stats: { hits: 0, misses: 0, hit_rate: 0 },
     });
     const metrics = await get(`${base}/monitoring/metrics`);

@@ -22,13 +22,5 @@ export {
   type SecurityEvent,
   type SuspiciousAccess,
 } from './security';
-export {
-  users,
-  startUserActivity,
-  stopUserActivity,
-  MAX_USER_ID_LENGTH,
-  type UserActivityOptions,
-} from './users';
-export { HyperLogLog, hash32 } from './hll';
+export { users, startUserActivity, stopUserActivity, type UserActivityOptions } from './users';
 export type { FunctionMonitor } from './wrap';
-export { plugin } from './plugin';

@@ -1,26 +1,26 @@
-import { onUserActive, type BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core';
+import type { UserActivityOptions } from './types';
 import { startUserActivity, stopUserActivity, users } from './users';
 
-let unsubscribe: (() => void) | undefined;
-
 /**
- * What @bizmon/business contributes to start() (see @bizmon/node): user activity (per process,
- * or shared through BIZMON_REDIS_URL) published at each scrape, flushed and closed at shutdown.
+ * What @bizmon/business contributes to start() (see @bizmon/node), built from the configuration
+ * the preload resolved once: user activity (per process, or shared through `redisUrl`)
+ * published at each scrape, flushed and closed at shutdown.
  */
-export const plugin: BizmonPlugin = {
-  name: 'business',
-  async start(config) {
-    // Authenticated requests (seen by @bizmon/http) count as activity.
-    unsubscribe ??= onUserActive(users.seen);
-    await startUserActivity({
-      timezone: config.timezone,
-      redisUrl: config.redisUrl,
-      redisPrefix: config.redisPrefix,
-    });
-  },
-  async shutdown() {
-    unsubscribe?.();
-    unsubscribe = undefined;
-    await stopUserActivity();
-  },
-};
+export function plugin(config: UserActivityOptions): BizmonPlugin {
+  return {
+    name: 'business',
+    async start() {
+      await startUserActivity(config);
+    },
+    async shutdown() {
+      await stopUserActivity();
+    },
+  };
+}
+
+/** The ends of business's signals, for the preload's wiring (packages/node/src/signals.ts). */
+export { onLoginFailure } from './security';
+export { users };
+
+export type { UserActivityOptions } from './types';

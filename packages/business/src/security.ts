@@ -1,9 +1,4 @@
-import {
-  emitLoginFailure,
-  instruments,
-  recordApiAbuse,
-  recordSuspiciousAccess,
-} from '@bizmon/core';
+import { defineSignal, instruments, recordApiAbuse, recordSuspiciousAccess } from '@bizmon/core';
 import { inputFailed } from './input';
 
 /** A failed login. `ip` and `username` are accepted for detection, never used as labels. */
@@ -41,6 +36,18 @@ export interface SecurityEvent {
 
 const DEFAULT_SEVERITY = 'warning';
 
+/** business's signal of a login failure with a username; @bizmon/node wires it to http. */
+const loginFailures = defineSignal<LoginFailure>('bizmon:business.login-failure');
+
+/**
+ * Calls `listener` with every login failure the app reports with a username (for
+ * credential-stuffing detection; the preload passes them to @bizmon/http). Returns the
+ * unsubscribe function.
+ */
+export function onLoginFailure(listener: (failure: LoginFailure) => void): () => void {
+  return loginFailures.subscribe(listener);
+}
+
 /**
  * Security metrics: each helper counts its own counter and `security_events_total{event_type,
  * severity}`. ip, username and userId never become labels (they would be unbounded and
@@ -57,7 +64,7 @@ export const security = {
       instruments.security_events_total.labels('login_failure', DEFAULT_SEVERITY).add(1);
       // Credential-stuffing detection (@bizmon/http) needs who and from where.
       if (failure?.username !== undefined)
-        emitLoginFailure({ ip: failure.ip, username: failure.username });
+        loginFailures.emit({ ip: failure.ip, username: failure.username });
     } catch (err) {
       inputFailed('login_failures_total', 'security.loginFailure', err);
     }

@@ -5,25 +5,17 @@ import { Calendar } from './calendar';
 import { LocalActivity } from './local-activity';
 import type * as RedisActivityModule from './redis-activity';
 import { loadIoredis } from './ioredis';
+import type { UserActivityOptions } from './types';
+
+export type { UserActivityOptions } from './types';
 
 /** Longest user id accepted; ids are hashed, never labels, but a megabyte id is a bug. */
 export const MAX_USER_ID_LENGTH = 256;
 
-/** Options of {@link startUserActivity}. */
-export interface UserActivityOptions {
-  /** IANA zone that defines "today" (BIZMON_TIMEZONE); default `UTC`. */
-  timezone?: string;
-  /** Redis shared by every instance (BIZMON_REDIS_URL); without it figures are per process. */
-  redisUrl?: string;
-  /** Prefix of every Redis key (BIZMON_REDIS_PREFIX); default `bizmon:`. */
-  redisPrefix?: string;
-  /** Milliseconds since the epoch; injectable for tests. Default `Date.now`. */
-  clock?: () => number;
-  /** Redis batching: write interval (default 1000 ms) and most ids held while Redis is away (default 50,000). */
-  flushIntervalMs?: number;
-  maxBuffered?: number;
-}
-
+/*
+ * Per-process state, kept here on purpose: the app's helpers (`users.seen()`, `credits.…`) reach
+ * the running activity store with no handle, and one process has one set of active users.
+ */
 let store: ActivityStore | undefined;
 let unregisterCollect: (() => void) | undefined;
 

@@ -5,6 +5,7 @@ import {
 import { isOwnRedisClient, unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core';
 import { trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
+import type { IoredisInstrumentationConfig } from './types';
 import { VERSION } from './version';
 
 interface RedisPrototype {
@@ -75,9 +76,9 @@ function observe(command: RedisCommand, ctx: CommandContext): void {
  * instrumentation-ioredis: that one needs a span per command, calls its hooks twice for queued
  * commands and never reports errors to them.
  */
-export class IoredisInstrumentation extends InstrumentationBase {
-  constructor() {
-    super('@bizmon/cache', VERSION, {});
+export class IoredisInstrumentation extends InstrumentationBase<IoredisInstrumentationConfig> {
+  constructor(config: IoredisInstrumentationConfig = {}) {
+    super('@bizmon/cache', VERSION, config);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {

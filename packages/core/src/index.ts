@@ -69,17 +69,11 @@ export {
   type LabelValues,
 } from './registry';
 export { isOwnRedisClient, isOwnServerRequest, OWN_REDIS_CONNECTION_NAME } from './own-server';
-export { unwrapMethod, wrapMethod } from './wrap';
+export { isWrapped, unwrapFunction, unwrapMethod, wrapFunction, wrapMethod } from './wrap';
 export { runtimeMetricsPlugin, startRuntimeMetrics, stopRuntimeMetrics } from './runtime-metrics';
 export type { BizmonPlugin } from './plugin';
-export {
-  emitLoginFailure,
-  emitUserActive,
-  onLoginFailure,
-  onUserActive,
-  type LoginFailureSignal,
-} from './signals';
-export { collectStats, SEED_AI_SERVICES, type StatsReport } from './stats';
+export { defineSignal, type Signal } from './signals';
+export { collectStats, type StatsReport } from './stats';
 export { hasBearerToken } from './auth';
 export { TimeoutError, withTimeout } from './timeout';
 export { TrackedObjects, type TrackedObjectsOptions } from './tracked-objects';

@@ -1,57 +1,43 @@
+import diagnostics from 'node:diagnostics_channel';
 import { warnRateLimited } from './log';
-import { state } from './state';
 
-/** A failed login, as the app reports it (never a label: input to detection only). */
-export interface LoginFailureSignal {
-  ip?: string;
-  username?: string;
+/**
+ * A named signal between bizmon's packages that must not depend on each other: one package
+ * emits, another subscribes, and @bizmon/node's preload wires them (packages/node/src/signals.ts).
+ * Core provides only the mechanism; each signal's name and value type belong to the package that
+ * emits it.
+ */
+export interface Signal<T> {
+  /** Calls `listener` with every value emitted. Returns the unsubscribe function. */
+  subscribe(listener: (value: T) => void): () => void;
+  /** Calls the listeners; with none, costs one check. A listener that throws is logged. */
+  emit(value: T): void;
 }
 
 /**
- * Signals between bizmon's packages that must not depend on each other: @bizmon/http sees
- * authenticated requests and detects credential stuffing, @bizmon/business counts active users
- * and takes the app's login failures. Each side subscribes here; emitting with no subscriber
- * costs a size check.
+ * The signal called `name` (a `diagnostics_channel` name, so every copy of every bizmon package
+ * in the process shares it). A listener that throws is logged and ignored: it must not break the
+ * request that emitted the signal (diagnostics_channel would rethrow it as an uncaught error).
  */
-function subscribe<T>(
-  listeners: Set<(value: T) => void>,
-  listener: (value: T) => void,
-): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
-  if (listeners.size === 0) return;
-  for (const listener of listeners) {
-    try {
-      listener(value);
-    } catch (err) {
-      // An app's listener must not break the request that emitted the signal.
-      warnRateLimited(
-        'signal-listener',
-        `a bizmon signal listener threw: ${(err as Error)?.message ?? String(err)}`,
-      );
-    }
-  }
-}
-
-/** Calls `listener` with the id of every user seen (an authenticated request, a purchase…). */
-export function onUserActive(listener: (userId: string) => void): () => void {
-  return subscribe(state.signals.userActive, listener);
-}
-
-/** Reports that `userId` was active now. */
-export function emitUserActive(userId: string): void {
-  emit(state.signals.userActive, userId);
-}
-
-/** Calls `listener` with every login failure the app reports. */
-export function onLoginFailure(listener: (failure: LoginFailureSignal) => void): () => void {
-  return subscribe(state.signals.loginFailure, listener);
-}
-
-/** Reports a login failure to the detectors. */
-export function emitLoginFailure(failure: LoginFailureSignal): void {
-  emit(state.signals.loginFailure, failure);
+export function defineSignal<T>(name: string): Signal<T> {
+  const channel = diagnostics.channel(name);
+  return {
+    subscribe(listener) {
+      const safe = (value: unknown): void => {
+        try {
+          listener(value as T);
+        } catch (err) {
+          warnRateLimited(
+            'signal-listener',
+            `a bizmon signal listener threw: ${(err as Error)?.message ?? String(err)}`,
+          );
+        }
+      };
+      diagnostics.subscribe(name, safe);
+      return () => void diagnostics.unsubscribe(name, safe);
+    },
+    emit(value) {
+      if (channel.hasSubscribers) channel.publish(value);
+    },
+  };
 }

@@ -5,7 +5,6 @@ import type { BizmonConfig } from './config';
 import type { ScrapeStream } from './exposition';
 import { warn } from './log';
 import type { AnyFamilyData, DropReason } from './registry';
-import type { LoginFailureSignal } from './signals';
 import type { Telemetry } from './telemetry';
 import { isCompatibleVersion, majorOf } from './compatibility';
 import { VERSION as BIZMON_VERSION } from './version';
@@ -73,11 +72,6 @@ export interface SharedState {
   starting: Promise<Telemetry> | undefined;
   /** Streaming forms of pipelines' scrape functions (exposition.ts). */
   readonly streamingScrapes: WeakMap<() => Promise<string>, ScrapeStream>;
-  /** Listeners of signals.ts. */
-  readonly signals: {
-    readonly userActive: Set<(userId: string) => void>;
-    readonly loginFailure: Set<(failure: LoginFailureSignal) => void>;
-  };
 }
 
 /** Prefix of every key a copy of @bizmon/core has kept its state under, this scheme's and older. */
@@ -104,7 +98,6 @@ function create(): SharedState {
     telemetry: undefined,
     starting: undefined,
     streamingScrapes: new WeakMap(),
-    signals: { userActive: new Set(), loginFailure: new Set() },
   };
 }
 

@@ -1,8 +1,5 @@
 import { instruments } from './instruments';
 
-/** AI services the seed's /stats always lists, even before their first task. */
-export const SEED_AI_SERVICES = ['midjourney', 'flux', 'dreamwork', 'jimeng', 'kling'] as const;
-
 /** The `/stats` answer (CONTRACT.md §6). */
 export interface StatsReport {
   active_connections: number;
@@ -17,8 +14,9 @@ export function collectStats(): StatsReport {
   instruments.http_concurrent_connections.forEach((s) => (activeConnections = s.value));
   let totalRequests = 0;
   instruments.http_requests_total.forEach((s) => (totalRequests += s.value));
+  // Only the services that had tasks: which services an app calls is the app's data, not the
+  // library's (the contract says `{<service>: n}`; the demo's list is in packages/demo).
   const aiTasks: Record<string, number> = {};
-  for (const service of SEED_AI_SERVICES) aiTasks[service] = 0;
   instruments.ai_tasks_submitted_total.forEach((s) => {
     const service = s.labelValues[0]!;
     aiTasks[service] = (aiTasks[service] ?? 0) + s.value;

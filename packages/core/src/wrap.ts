@@ -55,10 +55,19 @@ export function wrapMethod<T extends object, K extends keyof T>(
   const top = stateOf(current);
   const original = (top ? top.original : current) as AnyFunction;
   deactivateUnder(current);
-  const wrapped = wrap(original as NonNullable<T[K]>) as unknown as AnyFunction;
+  target[name] = disguisedWrapper(
+    original,
+    wrap(original as NonNullable<T[K]>) as unknown as AnyFunction,
+  ) as T[K];
+}
+
+/**
+ * A wrapper that calls `wrapped` while active and `original` once switched off, registered as
+ * bizmon's. Looks like the original to an app that introspects it: same name and arity, a
+ * `prototype` exactly when the original has one (a class method has none), and no other key.
+ */
+function disguisedWrapper(original: AnyFunction, wrapped: AnyFunction): AnyFunction {
   const state: WrapperState = { original, active: true };
-  // Looks like the original to an app that introspects it: same name and arity, and a
-  // `prototype` exactly when the original has one (a class method has none).
   const wrapper = Object.hasOwn(original, 'prototype')
     ? function (this: unknown): unknown {
         return (state.active ? wrapped : original).apply(this, arguments as never);
@@ -71,7 +80,40 @@ export function wrapMethod<T extends object, K extends keyof T>(
   Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
   Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
   wrappers.set(wrapper, state);
-  target[name] = wrapper as T[K];
+  return wrapper;
+}
+
+/**
+ * wrapMethod for a function that is replaced whole rather than as a property: a module whose
+ * export is the function (Fastify's lib/handleRequest.js). Returns the wrapper to use in its
+ * place. Undo with {@link unwrapFunction}, which can only switch the wrapper off: whoever already
+ * holds it keeps it, and it then calls `original` straight through.
+ */
+export function wrapFunction<F extends AnyFunction>(original: F, wrap: (original: F) => F): F {
+  const top = stateOf(original);
+  const unwrapped = (top ? top.original : original) as F;
+  deactivateUnder(original);
+  return disguisedWrapper(unwrapped, wrap(unwrapped)) as F;
+}
+
+/** Switches off bizmon's wrappers at and under `fn` (from wrapFunction or wrapMethod). */
+export function unwrapFunction(fn: unknown): void {
+  deactivateUnder(fn);
+}
+
+/**
+ * Whether `fn` is a bizmon wrapper in effect (from wrapMethod or wrapFunction, by any copy of
+ * @bizmon/core, and not unwrapped since).
+ *
+ * Why not `isWrapped` of @opentelemetry/instrumentation: it looks for shimmer's `__wrapped`
+ * property on the function, and bizmon's wrappers deliberately carry no property the original
+ * lacks (what an app or a framework introspects must be what the plain library shows), so it
+ * would never see them. bizmon's own registry (a WeakMap shared by every copy of core) answers
+ * instead; it does not see shimmer's wrappers, which bizmon never needs to detect (wrapMethod
+ * wraps on top of them and looks through them with `__original` when unwrapping).
+ */
+export function isWrapped(fn: unknown): boolean {
+  return stateOf(fn)?.active === true;
 }
 
 /**

@@ -3,7 +3,13 @@ import {
   isWrapped,
   type InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
-import { unwrapMethod, wrapMethod } from '@bizmon/core';
+import {
+  isWrapped as isBizmonWrapper,
+  unwrapFunction,
+  unwrapMethod,
+  wrapFunction,
+  wrapMethod,
+} from '@bizmon/core';
 
 /** What OpenTelemetry's instrumentation-pg and -ioredis do: unwrap a wrapped method, then wrap it. */
 class OtelLikeInstrumentation extends InstrumentationBase {
@@ -101,4 +107,49 @@ test('unwrapping restores the original, or switches bizmon off under another wra
   calls.length = 0;
   expect(target.query('d')).toBe('result of d');
   expect(calls).toEqual([]);
+});
+
+test("isWrapped sees bizmon's wrappers, which OpenTelemetry's isWrapped cannot (no __wrapped)", () => {
+  const target = client();
+  const original = target.query;
+  expect(isBizmonWrapper(target.query)).toBe(false);
+  bizmonPatch(target, []);
+  expect(isBizmonWrapper(target.query)).toBe(true);
+  // The reason core has its own: shimmer's mark would be a key the plain library lacks.
+  expect(isWrapped(target.query)).toBe(false);
+  expect(Object.getOwnPropertyNames(target.query).sort()).toEqual(
+    Object.getOwnPropertyNames(original).sort(),
+  );
+  unwrapMethod(target, 'query');
+  expect(isBizmonWrapper(target.query)).toBe(false);
+  expect(isBizmonWrapper(original)).toBe(false);
+});
+
+test('wrapFunction wraps a function replaced whole; unwrapFunction switches it off', () => {
+  const calls: string[] = [];
+  function handle(this: unknown, a: number, b: number): number {
+    calls.push('original');
+    return a + b;
+  }
+  const wrapper = wrapFunction(
+    handle,
+    (original) =>
+      function (this: unknown, a: number, b: number): number {
+        calls.push('bizmon');
+        return original.call(this, a, b);
+      },
+  );
+  expect(wrapper.name).toBe('handle');
+  expect(wrapper.length).toBe(2);
+  expect(Object.getOwnPropertyNames(wrapper).sort()).toEqual(
+    Object.getOwnPropertyNames(handle).sort(),
+  );
+  expect(isBizmonWrapper(wrapper)).toBe(true);
+  expect(wrapper(1, 2)).toBe(3);
+  expect(calls).toEqual(['bizmon', 'original']);
+  unwrapFunction(wrapper);
+  expect(isBizmonWrapper(wrapper)).toBe(false);
+  calls.length = 0;
+  expect(wrapper(2, 3)).toBe(5);
+  expect(calls).toEqual(['original']);
 });

@@ -1,2 +1,3 @@
 export { plugin } from './plugin';
-export { parseStatement, type ParsedStatement } from './sql';
+export type { PgInstrumentationConfig } from './types';
+export { parseStatement, type ParsedStatement } from './sql-analysis';

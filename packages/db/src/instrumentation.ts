@@ -14,8 +14,9 @@ import {
   warnRateLimited,
   wrapMethod,
 } from '@bizmon/core';
-import { parseStatement } from './sql';
+import { parseStatement } from './sql-analysis';
 import { INTERNAL_QUERY, trackPool, type PoolLike } from './pools';
+import { DEFAULT_SLOW_QUERY_THRESHOLD_MS, type PgInstrumentationConfig } from './types';
 import { VERSION } from './version';
 
 const SUPPORTED_PG = ['>=8.0.3 <9'];
@@ -40,19 +41,26 @@ interface Submittable {
 /** The sampled span a query's duration carries as its exemplar, if any (see record). */
 type ExemplarSpan = ReturnType<typeof exemplarSpan>;
 
-/** Slow-query threshold in milliseconds (BIZMON_DB_SLOW_QUERY_MS). */
-let slowQueryMs = 1000;
-
-/** @internal Set from the configuration when the plugin loads. */
-export function setSlowQueryThreshold(ms: number): void {
-  slowQueryMs = ms;
+/**
+ * What a query wrapper reads from its instrumentation's configuration, kept by the
+ * instrumentation instance (setConfig updates it in place, so wrappers see the change).
+ */
+interface QuerySettings {
+  /** Slow-query threshold in milliseconds (PgInstrumentationConfig.slowQueryThresholdMs). */
+  slowQueryMs: number;
 }
 
 /**
  * Records one finished query; `span` is the sampled span active when it was issued (its
  * exemplar): pg completes queries in the connection's context, not the caller's.
  */
-function record(text: string, start: number, err: unknown, span: ExemplarSpan): void {
+function record(
+  settings: QuerySettings,
+  text: string,
+  start: number,
+  err: unknown,
+  span: ExemplarSpan,
+): void {
   try {
     const seconds = (performance.now() - start) / 1000;
     const { table, operation } = parseStatement(text);
@@ -61,7 +69,7 @@ function record(text: string, start: number, err: unknown, span: ExemplarSpan): 
       seconds,
       span,
     );
-    if (seconds * 1000 >= slowQueryMs)
+    if (seconds * 1000 >= settings.slowQueryMs)
       instruments.db_slow_queries_total.labels(table, operation).add(1);
     if (err !== undefined && err !== null) {
       if (sqlstateOf(err) === DEADLOCK_SQLSTATE) instruments.db_deadlocks_total.labels().add(1);
@@ -81,9 +89,15 @@ function extractExports<T>(module: T): T {
  * A query that completes through a callback (its own, or pg's promise adapter), once: pg calls
  * a query's callback exactly once, on success or error.
  */
-function timedCallback(cb: Callback, text: string, start: number, span: ExemplarSpan): Callback {
+function timedCallback(
+  settings: QuerySettings,
+  cb: Callback,
+  text: string,
+  start: number,
+  span: ExemplarSpan,
+): Callback {
   return function (this: unknown, err: unknown) {
-    record(text, start, err, span);
+    record(settings, text, start, err, span);
     // The arguments as pg passed them: an error comes alone, `(err)`, not `(err, undefined)`.
     // eslint-disable-next-line prefer-rest-params
     return cb.apply(this, arguments as unknown as [unknown, unknown]);
@@ -108,14 +122,20 @@ function hide(target: object, key: string, value: unknown): void {
  * handleReadyForQuery, whichever comes first: pg makes a query that failed inactive, so no
  * readyForQuery reaches it after its error.
  */
-function timeSubmittable(q: Submittable, text: string, start: number, span: ExemplarSpan): void {
+function timeSubmittable(
+  settings: QuerySettings,
+  q: Submittable,
+  text: string,
+  start: number,
+  span: ExemplarSpan,
+): void {
   let done = false;
   const { handleError, handleReadyForQuery } = q;
   if (typeof handleError === 'function') {
     hide(q, 'handleError', function (this: unknown, err: unknown, connection: unknown) {
       if (!done) {
         done = true;
-        record(text, start, err ?? new Error('query failed'), span);
+        record(settings, text, start, err ?? new Error('query failed'), span);
       }
       return handleError.call(this, err, connection);
     });
@@ -126,7 +146,7 @@ function timeSubmittable(q: Submittable, text: string, start: number, span: Exem
         done = true;
         // pg's Query ends a query whose row could not be parsed here, through handleError.
         const canceled = (q as { _canceledDueToError?: unknown })._canceledDueToError;
-        record(text, start, canceled ? canceled : undefined, span);
+        record(settings, text, start, canceled ? canceled : undefined, span);
       }
       return handleReadyForQuery.call(this, connection);
     });
@@ -166,7 +186,7 @@ function callbackOf(config: unknown, values: unknown, callback: unknown): unknow
  * call pg rejects (no query, a callback that is not a function) is passed through untouched,
  * so pg throws its own error.
  */
-function patchQuery(original: QueryFn): QueryFn {
+function patchQuery(settings: QuerySettings, original: QueryFn): QueryFn {
   return function query(
     this: unknown,
     config: unknown,
@@ -188,14 +208,19 @@ function patchQuery(original: QueryFn): QueryFn {
     const span = exemplarSpan();
     if (submittable) {
       // Timed through the submittable's own end hooks, whatever callback pg gives it.
-      timeSubmittable(config as Submittable, text, start, span);
+      timeSubmittable(settings, config as Submittable, text, start, span);
       // eslint-disable-next-line prefer-rest-params
       return original.apply(this, arguments as unknown as [unknown, unknown, unknown]);
     }
     if (typeof cb === 'function') {
       // pg lets a truthy third argument override a function `values` and the config's own
       // callback, so the timed callback goes there and the app's objects stay untouched.
-      return original.call(this, config, values, timedCallback(cb as Callback, text, start, span));
+      return original.call(
+        this,
+        config,
+        values,
+        timedCallback(settings, cb as Callback, text, start, span),
+      );
     }
     // Promise form: run it as a callback query and build the promise as pg does, so the app's
     // promise keeps pg's semantics (an unawaited rejection still reports as unhandled).
@@ -204,7 +229,7 @@ function patchQuery(original: QueryFn): QueryFn {
     const promise = new PromiseImpl<unknown>((resolve, reject) => {
       settle = (err, res) => (err ? reject(err) : resolve(res));
     });
-    original.call(this, config, values, timedCallback(settle, text, start, span));
+    original.call(this, config, values, timedCallback(settings, settle, text, start, span));
     return promise.catch((err: unknown) => {
       if (err instanceof Error) Error.captureStackTrace(err);
       throw err;
@@ -229,16 +254,34 @@ function trackingPool(Pool: new (...args: unknown[]) => PoolLike): unknown {
 }
 
 /** PostgreSQL instrumentation for `pg` and `pg-pool` (both CommonJS and `import`ed). */
-export class PgInstrumentation extends InstrumentationBase {
-  constructor() {
-    super('@bizmon/db', VERSION, {});
+export class PgInstrumentation extends InstrumentationBase<PgInstrumentationConfig> {
+  /**
+   * Read by this instrumentation's query wrappers; set by setConfig. `declare`: the base
+   * constructor calls setConfig and init before this class's fields would be initialised, and
+   * an initialised field would then overwrite what they set.
+   */
+  declare private settings: QuerySettings | undefined;
+
+  constructor(config: PgInstrumentationConfig = {}) {
+    super('@bizmon/db', VERSION, config);
+  }
+
+  /** Also updates the threshold the wrapped queries use (called by the constructor too). */
+  override setConfig(config: PgInstrumentationConfig = {}): void {
+    super.setConfig(config);
+    const threshold = config.slowQueryThresholdMs;
+    // The base constructor calls this before this class's fields exist: create on first call.
+    this.settings ??= { slowQueryMs: DEFAULT_SLOW_QUERY_THRESHOLD_MS };
+    this.settings.slowQueryMs =
+      typeof threshold === 'number' && threshold >= 0 ? threshold : DEFAULT_SLOW_QUERY_THRESHOLD_MS;
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
     const patchClient = (client: unknown): unknown => {
       const Client = extractExports(client) as ClientClass | undefined;
       if (Client?.prototype && typeof Client.prototype.query === 'function') {
-        wrapMethod(Client.prototype, 'query', patchQuery);
+        const settings = this.settings!;
+        wrapMethod(Client.prototype, 'query', (original) => patchQuery(settings, original));
       }
       return client;
     };

@@ -4,12 +4,21 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
-  type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
-import { warnRateLimited } from '@bizmon/core';
+import {
+  isWrapped,
+  unwrapFunction,
+  unwrapMethod,
+  warnRateLimited,
+  wrapFunction,
+  wrapMethod,
+} from '@bizmon/core';
 import { stateOf, type FrameworkRequest } from './request-state';
-import { markFrameworkServer, subscribeRequests, unsubscribeRequests } from './recorder';
+import { markFrameworkServer } from './endpoint';
+import { abuseDetector } from './abuse';
+import { configureRecorder, subscribeRequests, unsubscribeRequests } from './recorder';
 import { joinRoute, UNMATCHED } from './route-template';
+import type { BizmonHttpInstrumentationConfig } from './types';
 import { VERSION } from './version';
 
 /**
@@ -37,14 +46,6 @@ import { VERSION } from './version';
  * preload) import-in-the-middle both apply.
  */
 
-/**
- * bizmon's wrappers, so a method is wrapped once (the set is shared by copies of this package).
- * A set rather than a mark on the function: the wrapper must not show a key the original lacks.
- */
-const WRAPPERS = Symbol.for('bizmon.http.wrappers');
-const wrappers: WeakSet<object> = ((globalThis as { [WRAPPERS]?: WeakSet<object> })[WRAPPERS] ??=
-  new WeakSet());
-
 type AnyFunction = (...args: unknown[]) => unknown;
 interface ExpressRouteLike {
   path?: unknown;
@@ -57,39 +58,22 @@ interface FastifyReplyLike {
 }
 type Proto = Record<string | symbol, unknown>;
 
-function isWrapper(fn: unknown): boolean {
-  return typeof fn === 'function' && wrappers.has(fn);
-}
-
-/**
- * Makes `wrapper` look like `original` (name, arity: read by some frameworks' own checks and by
- * apps that introspect) and remembers it as bizmon's. A wrapper of a class or object method is
- * written in method syntax and one of a `function` with `function`, so both have a `prototype`
- * exactly when the original has.
- */
-function disguise<F extends AnyFunction>(wrapper: F, original: AnyFunction): F {
-  Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-  Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
-  wrappers.add(wrapper);
-  return wrapper;
-}
-
 function isRoutingSignal(err: unknown): boolean {
   return err === undefined || err === null || err === 'route' || err === 'router';
 }
 
 function patchRouteDispatch(Route: { prototype: Proto } | undefined): void {
   const proto = Route?.prototype;
-  if (proto === undefined || typeof proto.dispatch !== 'function' || isWrapper(proto.dispatch))
+  if (proto === undefined || typeof proto.dispatch !== 'function' || isWrapped(proto.dispatch))
     return;
-  const original = proto.dispatch as (
-    this: ExpressRouteLike,
-    req: IncomingMessage,
-    res: unknown,
-    done: AnyFunction,
-  ) => unknown;
-  proto.dispatch = disguise(
-    function dispatch(
+  wrapMethod(proto, 'dispatch', (dispatch) => {
+    const original = dispatch as (
+      this: ExpressRouteLike,
+      req: IncomingMessage,
+      res: unknown,
+      done: AnyFunction,
+    ) => unknown;
+    return function dispatchRoute(
       this: ExpressRouteLike,
       req: IncomingMessage,
       res: unknown,
@@ -106,30 +90,34 @@ function patchRouteDispatch(Route: { prototype: Proto } | undefined): void {
         // eslint-disable-next-line prefer-rest-params
         return done.apply(this, arguments as unknown as unknown[]);
       });
-    } as AnyFunction,
-    original as AnyFunction,
-  );
+    };
+  });
+}
+
+function koaApplication(exports: unknown): { prototype: Proto } | undefined {
+  return (typeof exports === 'function' ? exports : (exports as { default?: unknown })?.default) as
+    { prototype: Proto } | undefined;
 }
 
 function patchKoa(exports: unknown): unknown {
-  const Application = (
-    typeof exports === 'function' ? exports : (exports as { default?: unknown })?.default
-  ) as { prototype: Proto } | undefined;
-  const proto = Application?.prototype;
+  const proto = koaApplication(exports)?.prototype;
   if (
     proto === undefined ||
     typeof proto.createContext !== 'function' ||
-    isWrapper(proto.createContext)
+    isWrapped(proto.createContext)
   )
     return exports;
-  const original = proto.createContext as (
-    this: unknown,
-    req: IncomingMessage,
-    res: unknown,
-  ) => FrameworkRequest;
-  // Method syntax: like Koa's class method, the wrapper has no `prototype`.
-  const wrapper = {
-    createContext(this: unknown, req: IncomingMessage, res: unknown): FrameworkRequest {
+  wrapMethod(proto, 'createContext', (createContext) => {
+    const original = createContext as (
+      this: unknown,
+      req: IncomingMessage,
+      res: unknown,
+    ) => FrameworkRequest;
+    return function createContextWithState(
+      this: unknown,
+      req: IncomingMessage,
+      res: unknown,
+    ): FrameworkRequest {
       const ctx = original.call(this, req, res);
       const state = stateOf(req);
       if (state !== undefined) {
@@ -137,9 +125,8 @@ function patchKoa(exports: unknown): unknown {
         state.frameworkRequest = ctx;
       }
       return ctx;
-    },
-  }.createContext;
-  proto.createContext = disguise(wrapper as AnyFunction, original as AnyFunction);
+    };
+  });
   return exports;
 }
 
@@ -149,28 +136,26 @@ function patchKoa(exports: unknown): unknown {
  */
 function patchKoaContext(exports: unknown): unknown {
   const context = exports as Proto | undefined;
-  const original = context?.onerror;
-  if (context === undefined || typeof original !== 'function' || isWrapper(original))
-    return exports;
-  const wrapper = {
-    onerror(this: { req?: IncomingMessage }, err: unknown): unknown {
+  const onerror = context?.onerror;
+  if (context === undefined || typeof onerror !== 'function' || isWrapped(onerror)) return exports;
+  wrapMethod(context, 'onerror', (original) => {
+    return function onerrorWithState(this: { req?: IncomingMessage }, err: unknown): unknown {
       const state = stateOf(this.req);
       if (state !== undefined && !isRoutingSignal(err)) state.error = err;
       return (original as AnyFunction).call(this, err);
-    },
-  }.onerror;
-  context.onerror = disguise(wrapper as AnyFunction, original as AnyFunction);
+    };
+  });
   return exports;
 }
 
 function patchNestExceptionsHandler(exports: unknown): unknown {
   const proto = (exports as { ExceptionsHandler?: { prototype: Proto } })?.ExceptionsHandler
     ?.prototype;
-  if (proto === undefined || typeof proto.next !== 'function' || isWrapper(proto.next))
+  if (proto === undefined || typeof proto.next !== 'function' || isWrapped(proto.next))
     return exports;
-  const original = proto.next as AnyFunction;
-  const wrapper = {
-    next(
+  wrapMethod(proto, 'next', (next) => {
+    const original = next as AnyFunction;
+    return function nextWithState(
       this: unknown,
       exception: unknown,
       host: { getArgByIndex?: (i: number) => unknown },
@@ -185,24 +170,20 @@ function patchNestExceptionsHandler(exports: unknown): unknown {
         // a non-HTTP host; nothing to record
       }
       return original.call(this, exception, host);
-    },
-  }.next;
-  proto.next = disguise(wrapper as AnyFunction, original);
+    };
+  });
   return exports;
 }
 
 /**
- * The symbol under which Fastify's request and reply keep their route context, from the
- * lib/symbols.js that a Fastify copy loads just before its lib/reply.js. Reading
- * `context.config.url` costs a property read where the public `request.routeOptions` getter
- * builds an object per call.
+ * The symbol under which Fastify's request and reply keep their route context, read from the
+ * lib/symbols.js that a Fastify copy loads just before its lib/reply.js (the instrumentation
+ * keeps it for that copy's patches). Reading `context.config.url` costs a property read where
+ * the public `request.routeOptions` getter builds an object per call.
  */
-let fastifyRouteContext: symbol | undefined;
-
-function captureFastifySymbols(exports: unknown): unknown {
-  const symbol = (exports as { kRouteContext?: unknown } | undefined)?.kRouteContext;
-  fastifyRouteContext = typeof symbol === 'symbol' ? symbol : undefined;
-  return exports;
+function routeContextSymbol(symbols: unknown): symbol | undefined {
+  const symbol = (symbols as { kRouteContext?: unknown } | undefined)?.kRouteContext;
+  return typeof symbol === 'symbol' ? symbol : undefined;
 }
 
 /**
@@ -241,30 +222,25 @@ function noteFastifyRequest(
  * Wraps Fastify's `Reply.prototype.send` and `hijack` (lib/reply.js; every app's reply class
  * inherits them): every answer passes one of them, from a handler, a hook or the 404 handler.
  */
-function patchFastifyReply(exports: unknown): unknown {
+function patchFastifyReply(exports: unknown, kRouteContext: symbol | undefined): unknown {
   const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
   const send = proto?.send;
-  const hijack = proto?.hijack;
-  if (proto === undefined || typeof send !== 'function' || isWrapper(send)) return exports;
-  const kRouteContext = fastifyRouteContext;
-  proto.send = disguise(
-    function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
+  if (proto === undefined || typeof send !== 'function' || isWrapped(send)) return exports;
+  wrapMethod(proto, 'send', (original) => {
+    return function bizmonSend(this: FastifyReplyLike, payload: unknown): unknown {
       noteFastifyRequest(this, kRouteContext, payload);
       // eslint-disable-next-line prefer-rest-params
-      return (send as AnyFunction).apply(this, arguments as unknown as unknown[]);
-    } as AnyFunction,
-    send as AnyFunction,
-  );
-  if (typeof hijack === 'function') {
-    proto.hijack = disguise(
-      function bizmonHijack(this: FastifyReplyLike): unknown {
-        noteFastifyRequest(this, kRouteContext);
-        // eslint-disable-next-line prefer-rest-params
-        return (hijack as AnyFunction).apply(this, arguments as unknown as unknown[]);
-      } as AnyFunction,
-      hijack as AnyFunction,
-    );
-  }
+      return (original as AnyFunction).apply(this, arguments as unknown as unknown[]);
+    };
+  });
+  // wrapMethod leaves a missing `hijack` alone.
+  wrapMethod(proto, 'hijack', (original) => {
+    return function bizmonHijack(this: FastifyReplyLike): unknown {
+      noteFastifyRequest(this, kRouteContext);
+      // eslint-disable-next-line prefer-rest-params
+      return (original as AnyFunction).apply(this, arguments as unknown as unknown[]);
+    };
+  });
   return exports;
 }
 
@@ -273,12 +249,11 @@ function patchFastifyReply(exports: unknown): unknown {
  * onRequest and preParsing hooks passed, before the body is read and the handler runs: the route
  * is known while a slow handler runs, so a client that goes away still has its route (499).
  */
-function patchFastifyHandleRequest(exports: unknown): unknown {
-  if (typeof exports !== 'function' || isWrapper(exports)) return exports;
+function patchFastifyHandleRequest(exports: unknown, kRouteContext: symbol | undefined): unknown {
+  if (typeof exports !== 'function' || isWrapped(exports)) return exports;
   const original = exports as AnyFunction;
-  const kRouteContext = fastifyRouteContext;
-  const wrapper = disguise(
-    function bizmonHandleRequest(
+  const wrapper = wrapFunction(original, (handleRequest) => {
+    return function bizmonHandleRequest(
       this: unknown,
       _err: unknown,
       _request: unknown,
@@ -286,10 +261,9 @@ function patchFastifyHandleRequest(exports: unknown): unknown {
     ): unknown {
       if (reply !== null && typeof reply === 'object') noteFastifyRequest(reply, kRouteContext);
       // eslint-disable-next-line prefer-rest-params
-      return original.apply(this, arguments as unknown as unknown[]);
-    } as AnyFunction,
-    original,
-  );
+      return handleRequest.apply(this, arguments as unknown as unknown[]);
+    } as AnyFunction;
+  });
   // Fastify's reply.js reads the module's internals from it.
   for (const key of Reflect.ownKeys(original)) {
     if (key === 'name' || key === 'length' || key === 'prototype') continue;
@@ -312,15 +286,28 @@ function onFastifyInit(message: unknown): void {
 }
 
 const FASTIFY_INIT = 'fastify.initialization';
-let fastifySubscribed = false;
 
 /**
  * bizmon's HTTP instrumentation: subscribes to the request channel and patches the frameworks
  * (see the module comment). Registered by @bizmon/node through `plugin.instrumentations()`.
  */
-export class BizmonHttpInstrumentation extends InstrumentationBase<InstrumentationConfig> {
-  constructor(config: InstrumentationConfig = {}) {
+export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpInstrumentationConfig> {
+  /**
+   * Whether this instance subscribed to Fastify's initialization channel. `declare`: the base
+   * constructor calls enable() before this class's fields would be initialised, and an
+   * initialised field would then reset what it set.
+   */
+  declare private fastifySubscribed: boolean | undefined;
+
+  constructor(config: BizmonHttpInstrumentationConfig = {}) {
     super('@bizmon/http', VERSION, config);
+  }
+
+  /** Also applies `ignorePaths` and `abuseDetection` (called by the constructor too). */
+  override setConfig(config: BizmonHttpInstrumentationConfig = {}): void {
+    super.setConfig(config);
+    configureRecorder(config);
+    if (config.abuseDetection !== undefined) abuseDetector.configure(config.abuseDetection);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
@@ -328,6 +315,51 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
       patchRouteDispatch(exports as { prototype: Proto });
       return exports;
     };
+    const unpatchRoute = (exports: unknown): void => {
+      const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
+      if (proto !== undefined) unwrapMethod(proto, 'dispatch');
+    };
+    const unpatchKoa = (exports: unknown): void => {
+      const proto = koaApplication(exports)?.prototype;
+      if (proto !== undefined) unwrapMethod(proto, 'createContext');
+    };
+    const unpatchKoaContext = (exports: unknown): void => {
+      if (exports !== null && typeof exports === 'object')
+        unwrapMethod(exports as Proto, 'onerror');
+    };
+    const unpatchFastifyReply = (exports: unknown): void => {
+      const proto = (exports as { prototype?: Proto } | undefined)?.prototype;
+      if (proto === undefined) return;
+      unwrapMethod(proto, 'send');
+      unwrapMethod(proto, 'hijack');
+    };
+    const unpatchNest = (exports: unknown): void => {
+      const proto = (exports as { ExceptionsHandler?: { prototype: Proto } } | undefined)
+        ?.ExceptionsHandler?.prototype;
+      if (proto !== undefined) unwrapMethod(proto, 'next');
+    };
+    // handleRequest's module export is replaced whole, and Fastify's reply.js holds the wrapper:
+    // disabling can only switch it off (it then calls Fastify's function straight through).
+    // InstrumentationBase hands unpatch the original export, hence the map to its wrapper.
+    const handleRequestWrappers = new WeakMap<object, unknown>();
+    // Set by each Fastify copy's lib/symbols.js, which it loads before the files patched below.
+    let kRouteContext: symbol | undefined;
+    const captureFastifySymbols = (exports: unknown): unknown => {
+      kRouteContext = routeContextSymbol(exports);
+      return exports;
+    };
+    const patchFastifyReplyFile = (exports: unknown): unknown =>
+      patchFastifyReply(exports, kRouteContext);
+    const patchHandleRequest = (exports: unknown): unknown => {
+      const wrapper = patchFastifyHandleRequest(exports, kRouteContext);
+      if (wrapper !== exports && typeof exports === 'function')
+        handleRequestWrappers.set(exports, wrapper);
+      return wrapper;
+    };
+    const unpatchHandleRequest = (exports: unknown): void => {
+      if (typeof exports === 'function') unwrapFunction(handleRequestWrappers.get(exports));
+    };
+    // lib/symbols.js is only read, never patched.
     const noop = (): void => undefined;
     return [
       new InstrumentationNodeModuleDefinition('express', ['>=4.0.0 <5'], undefined, undefined, [
@@ -335,18 +367,23 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
           'express/lib/router/route.js',
           ['>=4.0.0 <5'],
           patchRoute,
-          noop,
+          unpatchRoute,
         ),
       ]),
       new InstrumentationNodeModuleDefinition('router', ['>=1.0.0 <3'], undefined, undefined, [
-        new InstrumentationNodeModuleFile('router/lib/route.js', ['>=1.0.0 <3'], patchRoute, noop),
+        new InstrumentationNodeModuleFile(
+          'router/lib/route.js',
+          ['>=1.0.0 <3'],
+          patchRoute,
+          unpatchRoute,
+        ),
       ]),
-      new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, noop, [
+      new InstrumentationNodeModuleDefinition('koa', ['>=2.0.0 <4'], patchKoa, unpatchKoa, [
         new InstrumentationNodeModuleFile(
           'koa/lib/context.js',
           ['>=2.0.0 <4'],
           patchKoaContext,
-          noop,
+          unpatchKoaContext,
         ),
       ]),
       new InstrumentationNodeModuleDefinition('fastify', ['>=4.0.0 <6'], undefined, undefined, [
@@ -359,20 +396,20 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
         new InstrumentationNodeModuleFile(
           'fastify/lib/handleRequest.js',
           ['>=4.0.0 <6'],
-          patchFastifyHandleRequest,
-          noop,
+          patchHandleRequest,
+          unpatchHandleRequest,
         ),
         new InstrumentationNodeModuleFile(
           'fastify/lib/handle-request.js',
           ['>=4.0.0 <6'],
-          patchFastifyHandleRequest,
-          noop,
+          patchHandleRequest,
+          unpatchHandleRequest,
         ),
         new InstrumentationNodeModuleFile(
           'fastify/lib/reply.js',
           ['>=4.0.0 <6'],
-          patchFastifyReply,
-          noop,
+          patchFastifyReplyFile,
+          unpatchFastifyReply,
         ),
       ]),
       new InstrumentationNodeModuleDefinition(
@@ -385,7 +422,7 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
             '@nestjs/core/exceptions/exceptions-handler.js',
             ['>=8.0.0 <12'],
             patchNestExceptionsHandler,
-            noop,
+            unpatchNest,
           ),
         ],
       ),
@@ -397,14 +434,14 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<Instrumentati
   override enable(): void {
     super.enable();
     subscribeRequests();
-    if (!fastifySubscribed) diagnostics.subscribe(FASTIFY_INIT, onFastifyInit);
-    fastifySubscribed = true;
+    if (this.fastifySubscribed !== true) diagnostics.subscribe(FASTIFY_INIT, onFastifyInit);
+    this.fastifySubscribed = true;
   }
 
   override disable(): void {
     super.disable();
     unsubscribeRequests();
-    if (fastifySubscribed) diagnostics.unsubscribe(FASTIFY_INIT, onFastifyInit);
-    fastifySubscribed = false;
+    if (this.fastifySubscribed === true) diagnostics.unsubscribe(FASTIFY_INIT, onFastifyInit);
+    this.fastifySubscribed = false;
   }
 }

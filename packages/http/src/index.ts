@@ -1,19 +1,11 @@
-export { plugin } from './plugin';
 export { setRequestUser, currentUserRole, type RequestUser } from './app-entry';
-export { setRoute, RequestState } from './request-state';
-export { routeTemplate, isIdSegment, joinRoute, UNMATCHED, ID_PLACEHOLDER } from './route-template';
-export {
-  onAuthenticatedRequest,
-  recordLoginFailure,
-  requestsInFlight,
-  setIgnorePaths,
-  CLIENT_CLOSED_STATUS,
-} from './recorder';
+export { setRoute } from './request-state';
+export { routeTemplate, isIdSegment, joinRoute, UNMATCHED } from './route-template';
+export { onAuthenticatedRequest, recordLoginFailure, requestsInFlight } from './recorder';
 export {
   AbuseDetector,
   abuseDetector,
   configureAbuseDetection,
-  DEFAULT_ABUSE_DETECTION,
   type AbuseDetection,
   type AbuseDetectionConfig,
   type AbuseDetectionOptions,
@@ -26,3 +18,4 @@ export {
   type FastifyInstanceLike,
 } from './monitoring';
 export { BizmonHttpInstrumentation } from './frameworks';
+export type { BizmonHttpInstrumentationConfig } from './types';

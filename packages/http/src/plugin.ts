@@ -1,26 +1,22 @@
-import { onLoginFailure, type BizmonConfig, type BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core';
 import { BizmonHttpInstrumentation } from './frameworks';
-import { recordLoginFailure, setIgnorePaths } from './recorder';
-
-let unsubscribeLogins: (() => void) | undefined;
+import type { BizmonHttpInstrumentationConfig } from './types';
 
 /**
- * What @bizmon/http contributes to start() (see @bizmon/node): the request channel subscription
- * and the framework hooks, BIZMON_HTTP_IGNORE, and credential-stuffing detection fed by the login
- * failures the app reports (`security.loginFailure` of @bizmon/business, through core's signal).
+ * What @bizmon/http contributes to start() (see @bizmon/node), built from the configuration the
+ * preload resolved once: the request channel subscription and the framework hooks (with
+ * `config.ignorePaths`).
  */
-export const plugin: BizmonPlugin = {
-  name: 'http',
-  instrumentations(config: BizmonConfig) {
-    setIgnorePaths(config.httpIgnorePaths);
-    return [new BizmonHttpInstrumentation()];
-  },
-  start(config: BizmonConfig) {
-    setIgnorePaths(config.httpIgnorePaths);
-    unsubscribeLogins ??= onLoginFailure(recordLoginFailure);
-  },
-  shutdown() {
-    unsubscribeLogins?.();
-    unsubscribeLogins = undefined;
-  },
-};
+export function plugin(config: BizmonHttpInstrumentationConfig): BizmonPlugin {
+  return {
+    name: 'http',
+    instrumentations() {
+      return [new BizmonHttpInstrumentation(config)];
+    },
+  };
+}
+
+/** The ends of http's signals, for the preload's wiring (packages/node/src/signals.ts). */
+export { onAuthenticatedRequest, recordLoginFailure } from './recorder';
+
+export type { BizmonHttpInstrumentationConfig } from './types';

@@ -1,23 +1,23 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   ANONYMOUS_ROLE,
   currentRequestContext,
-  emitUserActive,
+  defineSignal,
   errorTypeOf,
   exemplarSpan,
   observeWithExemplar,
-  onUserActive,
   enterRequestContext,
   instruments,
   isOwnServerRequest,
   warnRateLimited,
 } from '@bizmon/core';
 import { abuseDetector } from './abuse';
-import { attachState, RequestState, stateOf, type FrameworkRequest } from './request-state';
-import { joinRoute, routeTemplate, UNMATCHED } from './route-template';
+import { addressKey, clientIp } from './client-address';
+import { endpointOf } from './endpoint';
+import { attachState, RequestState, stateOf } from './request-state';
+import type { BizmonHttpInstrumentationConfig } from './types';
 
 /**
  * Request metrics from Node's own `http.server.request.start` diagnostics channel and the
@@ -53,11 +53,18 @@ const KNOWN_METHODS = new Set([
   'TRACE',
 ]);
 
+/*
+ * The recorder's per-process state, kept here on purpose: one subscriber per process counts
+ * every request (subscribeRequests), so there is one in-flight count (the gauge's value) and one
+ * list of ignored prefixes, the `ignorePaths` of the instrumentation configured last
+ * (BizmonHttpInstrumentation.setConfig, the only caller of configureRecorder).
+ */
 let ignorePrefixes: readonly string[] = [];
 let inFlight = 0;
 
-/** Path prefixes never counted (BIZMON_HTTP_IGNORE). */
-export function setIgnorePaths(prefixes: readonly string[]): void {
+/** Applies the instrumentation's configuration (see BizmonHttpInstrumentationConfig). */
+export function configureRecorder(config: BizmonHttpInstrumentationConfig): void {
+  const prefixes = config.ignorePaths ?? [];
   ignorePrefixes = prefixes.filter((p) => typeof p === 'string' && p.length > 0);
 }
 
@@ -74,8 +81,11 @@ function isIgnored(url: string | undefined): boolean {
  * Returns an unsubscribe function. A listener that throws is logged and ignored.
  */
 export function onAuthenticatedRequest(listener: (userId: string) => void): () => void {
-  return onUserActive(listener);
+  return authenticatedRequests.subscribe(listener);
 }
+
+/** http's signal of an authenticated request (its user id); @bizmon/node wires it to business. */
+const authenticatedRequests = defineSignal<string>('bizmon:http.authenticated-request');
 
 function onRequestStart(message: unknown): void {
   try {
@@ -99,112 +109,6 @@ function idString(id: unknown): string | undefined {
   if (typeof id === 'string') return id.length > 0 ? id : undefined;
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
   return undefined;
-}
-
-function pathTemplate(value: unknown): string | undefined {
-  return value === undefined || value === null ? undefined : joinRoute('', value);
-}
-
-/** The route template a framework matched, read once the response ended. */
-function frameworkRoute(req: IncomingMessage, state: RequestState): string | undefined {
-  if (state.route !== undefined) return state.route;
-  const fw = state.frameworkRequest;
-  if (fw !== undefined) {
-    // Fastify 4 warns on `routerPath` reads; only Fastify <4.10 lacks routeOptions.
-    const options = fw.routeOptions;
-    return (
-      pathTemplate(fw._matchedRoute) ??
-      (options !== undefined ? pathTemplate(options.url) : pathTemplate(fw.routerPath))
-    );
-  }
-  // Express without our Route patch (a bundled app): the matched route and its mount path.
-  const route = (req as { route?: { path?: unknown } }).route;
-  return route !== undefined && route !== null
-    ? joinRoute((req as { baseUrl?: unknown }).baseUrl, route.path)
-    : undefined;
-}
-
-/**
- * Servers a framework answers every request of (Fastify's): a request there that matched no
- * route is `unmatched` even if the framework never handed it to bizmon's hooks.
- */
-const frameworkServers = new WeakSet<object>();
-
-/** Marks `server` as a framework's (see `frameworkServers`). */
-export function markFrameworkServer(server: object): void {
-  frameworkServers.add(server);
-}
-
-/**
- * Whether a framework saw the request: then a request without a route template is one the
- * framework answered without matching a route (404, Express's automatic OPTIONS answer, a
- * body-parser 400, a trailing-slash redirect, a 405…). Express marks every request it routes
- * with `originalUrl`.
- */
-function isFrameworkRequest(req: IncomingMessage, state: RequestState): boolean {
-  if (state.framework || (req as { originalUrl?: unknown }).originalUrl !== undefined) return true;
-  const server = (req.socket as { server?: unknown } | null)?.server;
-  return typeof server === 'object' && server !== null && frameworkServers.has(server);
-}
-
-/**
- * The endpoint label: the matched route's template; else `unmatched` for any request a framework
- * answered without a route and for 404s (so no client can add series by choosing paths); else,
- * for plain node:http servers only, the seed's raw-path rule.
- */
-function endpointOf(req: IncomingMessage, state: RequestState, status: number): string {
-  const template = frameworkRoute(req, state);
-  if (template !== undefined) return template;
-  if (status === 404 || isFrameworkRequest(req, state)) return UNMATCHED;
-  return cachedTemplate(req.url ?? '/');
-}
-
-/**
- * Raw paths repeat (`/health`, `/`); a small cache saves re-templating them. It is cleared when
- * full, so random paths from a scanner cost a bounded amount.
- */
-const templateCache = new Map<string, string>();
-const TEMPLATE_CACHE_SIZE = 1000;
-
-function cachedTemplate(url: string): string {
-  let template = templateCache.get(url);
-  if (template === undefined) {
-    template = routeTemplate(url);
-    if (templateCache.size >= TEMPLATE_CACHE_SIZE) templateCache.clear();
-    templateCache.set(url, template);
-  }
-  return template;
-}
-
-/** Whether a proxy forwarded the request (then the client is not the socket's peer). */
-function isForwarded(req: IncomingMessage): boolean {
-  return req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
-}
-
-/** The client's address: the framework's (honours its trust-proxy setting), else the socket's. */
-export function clientIp(req: IncomingMessage, fw?: FrameworkRequest): string {
-  // Without a forwarding header every framework answers the socket's address, so skip their
-  // (allocating) trust-proxy getters.
-  if (!isForwarded(req)) return req.socket?.remoteAddress ?? 'unknown';
-  const fromFramework = fw?.ip ?? (req as { ip?: unknown }).ip;
-  if (typeof fromFramework === 'string' && fromFramework.length > 0) return fromFramework;
-  return req.socket?.remoteAddress ?? 'unknown';
-}
-
-/** Where a connection keeps its `ip:<address>` key, built once for all its requests. */
-const ADDRESS_KEY = Symbol('bizmon.http.addressKey');
-type KeyedSocket = Socket & { [ADDRESS_KEY]?: string };
-
-/**
- * The abuse detector's key of an anonymous client, `ip:<address>`. Without a forwarding header
- * it is the connection's: built once per socket, so a keep-alive client's requests reuse one
- * string (no concatenation, and its hash is computed once for the detector's map).
- */
-function addressKey(req: IncomingMessage, fw: FrameworkRequest | undefined): string {
-  const socket = req.socket as KeyedSocket | null;
-  if (socket !== null && !isForwarded(req))
-    return (socket[ADDRESS_KEY] ??= `ip:${socket.remoteAddress ?? 'unknown'}`);
-  return `ip:${clientIp(req, fw)}`;
 }
 
 /** Epoch milliseconds of performance.now()'s zero: one clock read per request serves both. */
@@ -251,7 +155,7 @@ function onResponseClose(this: ServerResponse): void {
     }
     if (id !== undefined) {
       // Activity for @bizmon/business's active-user metrics.
-      emitUserActive(id);
+      authenticatedRequests.emit(id);
     }
     abuseDetector.observeRequest(
       id !== undefined ? `user:${id}` : addressKey(req, fw),

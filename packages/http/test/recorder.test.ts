@@ -14,7 +14,6 @@ import {
   onAuthenticatedRequest,
   recordLoginFailure,
   requestsInFlight,
-  setIgnorePaths,
   setRequestUser,
   setRoute,
   type AbuseDetection,
@@ -41,7 +40,7 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
   await telemetry.shutdown();
 });
-afterEach(() => setIgnorePaths([]));
+afterEach(() => instrumentation.setConfig({}));
 
 function count(
   labels: Partial<Record<'method' | 'endpoint' | 'status_code' | 'user_role', string>>,
@@ -135,7 +134,7 @@ test('unknown methods fold into OTHER; ignored prefixes are not counted', async 
   handler = (_req, res) => res.end();
   await send('/dav/file', { method: 'PROPFIND' });
   expect(count({ method: 'OTHER', endpoint: '/dav/file' })).toBe(1);
-  setIgnorePaths(['/internal']);
+  instrumentation.setConfig({ ignorePaths: ['/internal'] });
   await send('/internal/probe');
   expect(count({ endpoint: '/internal/probe' })).toBe(0);
 });

@@ -60,7 +60,7 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   activePlugins = [];
   if (!config.disabled) {
     withPrivateRequireHook(() => {
-      for (const plugin of plugins) {
+      for (const plugin of plugins(config)) {
         try {
           instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
           activePlugins.push(plugin);

@@ -1,5 +1,5 @@
 import type { BizmonPlugin } from '@bizmon/core';
-import { IoredisInstrumentation } from './instrumentation';
+import type * as Instrumentation from './instrumentation';
 import { startClientTracking, stopClientTracking } from './clients';
 
 /**
@@ -9,7 +9,12 @@ import { startClientTracking, stopClientTracking } from './clients';
  */
 export const plugin: BizmonPlugin = {
   name: 'ioredis',
+  modules: ['ioredis'],
   instrumentations() {
+    // Required when the app first loads ioredis: it loads OpenTelemetry's instrumentation
+    // framework.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { IoredisInstrumentation } = require('./instrumentation') as typeof Instrumentation;
     return [new IoredisInstrumentation()];
   },
   start() {

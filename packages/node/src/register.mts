@@ -15,9 +15,12 @@
 import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-const { start, shutdown, instrumentedModules } = await import('./start.js');
-// start() registers the instrumentations, and their import-in-the-middle Hooks, synchronously.
+const { start, shutdown, instrumentedModules, loadInstrumentations } = await import('./start.js');
 void start();
+// `import`ed packages do not go through `require`, where start() waits for the app's first
+// use of a package it patches: the instrumentations, and their import-in-the-middle Hooks,
+// are registered now.
+loadInstrumentations();
 process.once('beforeExit', () => void shutdown());
 
 const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

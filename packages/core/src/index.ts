@@ -86,5 +86,6 @@ export {
   activeTelemetry,
   shutdownTelemetry,
   startTelemetry,
+  type StartTelemetryOptions,
   type Telemetry,
 } from './telemetry';

@@ -19,8 +19,6 @@ let started: Promise<Telemetry> | undefined;
 let disposers: (() => void)[] = [];
 let activePlugins: BizmonPlugin[] = [];
 let registered: Instrumentation[] = [];
-/** Runs the deferred plugins' instrumentations() now, if they have not run yet. */
-let loadDeferred: (() => void) | undefined;
 
 /**
  * Names of the packages bizmon's instrumentations patch (`pg`, `ioredis`, `express`…), for the
@@ -37,15 +35,6 @@ export function instrumentedModules(): string[] {
     }),
   ];
   return [...new Set(names)];
-}
-
-/**
- * Registers, now, the instrumentations that start() deferred until the app's first require of
- * a package they patch. register.mts calls it: `import`ed packages do not go through
- * `require`, so the ESM path cannot wait for one.
- */
-export function loadInstrumentations(): void {
-  loadDeferred?.();
 }
 
 function warnAboutEarlyModules(): void {
@@ -123,7 +112,6 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
         later.flatMap((p) => p.modules ?? []),
         load,
       );
-      loadDeferred = load;
       disposers.push(() => {
         pending = false;
         removeTrigger();
@@ -132,7 +120,12 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   }
   // The exporter's server starts asynchronously; recording and the plugins start now, so a
   // helper called while the app is still loading is already counted.
-  const telemetry = startTelemetry(config);
+  // The global MeterProvider (for the app's own OpenTelemetry instruments) when the app first
+  // requires @opentelemetry/api: a process that never loads it cannot use one, and loading it
+  // costs 5–9 MiB of every start. register.mts loads it at once for ESM apps.
+  const telemetry = startTelemetry(config, {
+    deferGlobalMeterProvider: (register) => onFirstRequire(['@opentelemetry/api'], register),
+  });
   const pluginsStarted = activePlugins.map(async (plugin) => {
     try {
       await plugin.start?.(config);
@@ -160,7 +153,6 @@ export async function shutdown(): Promise<void> {
   activePlugins = [];
   for (const dispose of disposers) dispose();
   disposers = [];
-  loadDeferred = undefined;
   registered = [];
   await telemetry.shutdown();
 }

@@ -141,6 +141,17 @@ test('the preload loads the instrumentation framework only when the app loads a 
   expect(out).toEqual({ before: false, after: true, patched: true });
 });
 
+test('the preload loads @opentelemetry/api, and registers the global MeterProvider, when the app first requires it', () => {
+  const out = run(
+    `const loaded = () => Object.keys(require.cache).some((f) => f.includes('/@opentelemetry/api/'));
+    const before = loaded();
+    const { metrics } = require('@opentelemetry/api');
+    console.log(JSON.stringify({ before, provider: metrics.getMeterProvider().constructor.name }));`,
+    ['--require', REGISTER],
+  );
+  expect(out).toEqual({ before: false, provider: 'DeferredMeterProvider' });
+});
+
 test('every plugin names the packages its instrumentations patch (what the preload waits for)', () => {
   const config = resolveConfig({});
   for (const plugin of [http, pg, ioredis] as BizmonPlugin[]) {

@@ -1,7 +1,8 @@
 // 6. Start-up: wall time, CPU time and peak RSS of a whole `node -e 0` process, bare and with
 // each monitoring library loaded the way an app would load it: bizmon's preload (--require and
 // --import, Prometheus exporter on a free port; and with OTLP configured, the exporter package
-// it then loads), `require('prom-client')`, and stock OpenTelemetry metrics with
+// it then loads; and in a process that loads Express, beside that process without bizmon),
+// `require('prom-client')`, and stock OpenTelemetry metrics with
 // instrumentation-http (fixtures/otel-preload.cjs). Every process under NODE_OPTIONS pays this.
 // Variants are rotated per round; "added" is taken per round against bare.
 import { spawnSync } from 'node:child_process';
@@ -34,6 +35,14 @@ const VARIANTS = {
       OTEL_METRICS_EXPORTER: 'prometheus,otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
     },
+  },
+  // The preload registers its instrumentations (and loads @opentelemetry/instrumentation and
+  // the API) when the app first loads a package they patch: an app that loads Express pays that
+  // part too. Compare these two rows with each other.
+  "require('express')": { args: [], script: "require('express')" },
+  "bizmon --require, require('express')": {
+    args: ['--require', '@bizmon/node/register'],
+    script: "require('express')",
   },
   "require('prom-client')": { args: [], script: "require('prom-client')" },
   'stock OpenTelemetry (instrumentation-http)': {

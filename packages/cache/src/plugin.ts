@@ -1,5 +1,5 @@
 import type { BizmonPlugin } from '@bizmon/core';
-import { IoredisInstrumentation } from './instrumentation';
+import type * as Instrumentation from './instrumentation';
 import { startClientTracking, stopClientTracking } from './clients';
 import type { IoredisInstrumentationConfig } from './types';
 
@@ -12,7 +12,12 @@ import type { IoredisInstrumentationConfig } from './types';
 export function plugin(config: IoredisInstrumentationConfig = {}): BizmonPlugin {
   return {
     name: 'ioredis',
+    modules: ['ioredis'],
     instrumentations() {
+      // Required when the app first loads ioredis: it loads OpenTelemetry's instrumentation
+      // framework.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { IoredisInstrumentation } = require('./instrumentation') as typeof Instrumentation;
       return [new IoredisInstrumentation(config)];
     },
     start() {

@@ -1,10 +1,5 @@
-import {
-  context,
-  isSpanContextValid,
-  trace,
-  TraceFlags,
-  type SpanContext,
-} from '@opentelemetry/api';
+import type * as Api from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
 import { state } from './state';
 
 /**
@@ -59,6 +54,8 @@ const OTEL_API_KEY = Symbol.for('opentelemetry.js.api.1');
  * instrumentation when the query is issued (its callback runs in the connection's context).
  * Never throws (an app's context manager is foreign code).
  */
+let api: typeof Api | undefined;
+
 export function exemplarSpan(): SpanContext | undefined {
   if (state.exemplars === false) return undefined;
   // No tracer provider registered: no span is sampled, and the API's context lookup (a global
@@ -69,10 +66,15 @@ export function exemplarSpan(): SpanContext | undefined {
   )
     return undefined;
   try {
-    const span = trace.getSpan(context.active());
+    // Required here, once a tracer provider is registered (the app has loaded the API by then):
+    // a service that does not trace never loads it (the preload's start-up budget).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    api ??= require('@opentelemetry/api') as typeof Api;
+    const span = api.trace.getSpan(api.context.active());
     if (span === undefined) return undefined;
     const spanContext = span.spanContext();
-    return (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0 && isSpanContextValid(spanContext)
+    return (spanContext.traceFlags & api.TraceFlags.SAMPLED) !== 0 &&
+      api.isSpanContextValid(spanContext)
       ? spanContext
       : undefined;
   } catch {

@@ -1,5 +1,6 @@
-import { metrics, type MeterProvider } from '@opentelemetry/api';
+import type { MeterProvider } from '@opentelemetry/api';
 import { info } from './log';
+import { otelApi } from './otel-sdk';
 
 type SetGlobalMeterProvider = (provider: MeterProvider) => boolean;
 
@@ -17,6 +18,7 @@ type SetGlobalMeterProvider = (provider: MeterProvider) => boolean;
  * copy of `@opentelemetry/api`, which a peer dependency makes the app's.
  */
 export function registerFallbackMeterProvider(provider: MeterProvider): (() => void) | undefined {
+  const { metrics } = otelApi();
   if (!metrics.setGlobalMeterProvider(provider)) return undefined;
   const api = metrics as { setGlobalMeterProvider: SetGlobalMeterProvider };
   const stopWatching = (): void => {

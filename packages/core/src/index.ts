@@ -83,5 +83,6 @@ export {
   activeTelemetry,
   shutdownTelemetry,
   startTelemetry,
+  type StartTelemetryOptions,
   type Telemetry,
 } from './telemetry';

@@ -9,7 +9,16 @@ import type { BizmonConfig } from './config';
 export interface BizmonPlugin {
   /** Short name used in logs (`http`, `pg`, `ioredis`). */
   readonly name: string;
-  /** Instrumentations to register; called synchronously, before any app module loads. */
+  /**
+   * Packages the instrumentations patch (`pg`, `express`…). When given, @bizmon/node calls
+   * `instrumentations()` only when the app first requires one of them, so that a process that
+   * never loads them never loads OpenTelemetry's instrumentation framework (start-up cost).
+   */
+  readonly modules?: readonly string[];
+  /**
+   * Instrumentations to register; called synchronously, before the app loads any package in
+   * `modules` (at start when `modules` is not given).
+   */
   instrumentations?(config: BizmonConfig): Instrumentation[];
   /** Called right after recording starts, while the exporter's server is still starting. */
   start?(config: BizmonConfig): void | Promise<void>;

@@ -1,4 +1,4 @@
-import { ValueType, type Attributes } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type {
   CollectionResult,
   DataPoint,
@@ -17,7 +17,7 @@ import {
 } from './registry';
 import { state } from './state';
 import { warnRateLimited } from './log';
-import { otelCore, otelResources, sdkMetrics } from './otel-sdk';
+import { otelApi, otelCore, otelResources, sdkMetrics } from './otel-sdk';
 import { withTimeout } from './timeout';
 
 /** Instrumentation scope name of bizmon's metrics. */
@@ -78,6 +78,7 @@ export class BizmonMetricProducer implements MetricProducer {
     // The SDK is loaded by the first collection, not by bizmon's start (otel-sdk.ts).
     const { millisToHrTime } = otelCore();
     const { AggregationTemporality, DataPointType } = sdkMetrics();
+    const { ValueType } = otelApi();
     const endTime = millisToHrTime(Date.now());
     const startTime = millisToHrTime(this.startedAt);
     const metrics: MetricData[] = [];

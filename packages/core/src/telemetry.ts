@@ -94,6 +94,18 @@ function announce(server: Server, address: AddressInfo): void {
   info(`metrics on http://${shownHost}:${address.port}/metrics`);
 }
 
+/** Options of startTelemetry(). */
+export interface StartTelemetryOptions {
+  /**
+   * Defers the registration of the global MeterProvider: called with the function that
+   * registers it, returns the function that cancels it. @bizmon/node's preload registers it
+   * when the app first requires `@opentelemetry/api`: only a process that loads the API can use
+   * a global MeterProvider, and loading it costs 5–9 MiB of every start (bench/startup.mjs).
+   * Without it, the MeterProvider is registered at start.
+   */
+  readonly deferGlobalMeterProvider?: (register: () => void) => () => void;
+}
+
 /**
  * Starts recording and exporting: the Prometheus endpoint on the exporter's port, OTLP pushes
  * when configured, and a global MeterProvider, so the app's own OpenTelemetry instruments are
@@ -102,13 +114,16 @@ function announce(server: Server, address: AddressInfo): void {
  * @bizmon/core in the process, returns the running pipeline. Never throws for a taken port. In a
  * copy that cannot share the process's state (state.ts) it warns and starts nothing.
  */
-export function startTelemetry(config: BizmonConfig): Promise<Telemetry> {
+export function startTelemetry(
+  config: BizmonConfig,
+  options: StartTelemetryOptions = {},
+): Promise<Telemetry> {
   if (sharingRefused !== undefined) {
     warn(`start ignored: ${sharingRefused}`);
     return Promise.resolve(inertTelemetry(config));
   }
   if (state.starting) return state.starting;
-  const starting = start(config);
+  const starting = start(config, options);
   state.starting = starting;
   // A start that failed leaves the way open for another.
   starting.catch(() => {
@@ -133,7 +148,7 @@ function inertTelemetry(config: BizmonConfig): Telemetry {
   };
 }
 
-async function start(config: BizmonConfig): Promise<Telemetry> {
+async function start(config: BizmonConfig, options: StartTelemetryOptions): Promise<Telemetry> {
   state.cardinalityLimit = config.cardinalityLimit;
   state.nativeHistograms = config.nativeHistograms;
   state.enabled = !config.disabled;
@@ -148,12 +163,18 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
   // for the app's first meter.
   if (config.metricsExporters.includes('otlp') && !config.disabled) sdkPipeline();
   let unregisterGlobal: (() => void) | undefined;
+  let cancelGlobal: (() => void) | undefined;
   if (!config.disabled) {
-    unregisterGlobal = registerFallbackMeterProvider(
-      new DeferredMeterProvider(() => sdkPipeline().meterProvider),
-    );
-    if (!unregisterGlobal)
-      warn('another global MeterProvider is registered; bizmon exports its own metrics only');
+    const registerGlobal = (): void => {
+      unregisterGlobal = registerFallbackMeterProvider(
+        new DeferredMeterProvider(() => sdkPipeline().meterProvider),
+      );
+      if (!unregisterGlobal)
+        warn('another global MeterProvider is registered; bizmon exports its own metrics only');
+    };
+    if (options.deferGlobalMeterProvider)
+      cancelGlobal = options.deferGlobalMeterProvider(registerGlobal);
+    else registerGlobal();
   }
 
   async function* scrapeStream(
@@ -264,6 +285,7 @@ async function start(config: BizmonConfig): Promise<Telemetry> {
         .shutdown()
         .catch((err: Error) => warn(`metrics shutdown: ${err.message}`));
       // Only bizmon's own registration: an app that registered its provider keeps it.
+      cancelGlobal?.();
       unregisterGlobal?.();
     },
   };

@@ -1,5 +1,5 @@
 import type { BizmonPlugin } from '@bizmon/core';
-import { PgInstrumentation } from './instrumentation';
+import type * as Instrumentation from './instrumentation';
 import { resumePoolTracking, stopPoolTracking } from './pools';
 import type { PgInstrumentationConfig } from './types';
 
@@ -11,7 +11,11 @@ import type { PgInstrumentationConfig } from './types';
 export function plugin(config: PgInstrumentationConfig): BizmonPlugin {
   return {
     name: 'pg',
+    modules: ['pg', 'pg-pool'],
     instrumentations() {
+      // Required when the app first loads pg: it loads OpenTelemetry's instrumentation framework.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { PgInstrumentation } = require('./instrumentation') as typeof Instrumentation;
       return [new PgInstrumentation(config)];
     },
     start() {

@@ -1,5 +1,7 @@
 import type { BizmonPlugin } from '@bizmon/core';
-import { BizmonHttpInstrumentation } from './frameworks';
+import { abuseDetector } from './abuse';
+import type * as Frameworks from './frameworks';
+import { configureRecorder, subscribeRequests, unsubscribeRequests } from './recorder';
 import type { BizmonHttpInstrumentationConfig } from './types';
 
 /**
@@ -10,8 +12,24 @@ import type { BizmonHttpInstrumentationConfig } from './types';
 export function plugin(config: BizmonHttpInstrumentationConfig): BizmonPlugin {
   return {
     name: 'http',
+    modules: ['express', 'router', 'koa', 'fastify', '@nestjs/core'],
     instrumentations() {
+      // Required here, when the app first loads a framework: frameworks.ts loads OpenTelemetry's
+      // instrumentation framework, which plain node:http apps never need.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { BizmonHttpInstrumentation } = require('./frameworks') as typeof Frameworks;
       return [new BizmonHttpInstrumentation(config)];
+    },
+    start() {
+      // node:http's request channel from the start, configured as the instrumentation would
+      // (BizmonHttpInstrumentation.setConfig): that instrumentation comes later, if ever, and
+      // its enable() subscribes too, idempotently.
+      configureRecorder(config);
+      if (config.abuseDetection !== undefined) abuseDetector.configure(config.abuseDetection);
+      subscribeRequests();
+    },
+    shutdown() {
+      unsubscribeRequests();
     },
   };
 }

@@ -57,7 +57,7 @@ const KNOWN_METHODS = new Set([
  * The recorder's per-process state, kept here on purpose: one subscriber per process counts
  * every request (subscribeRequests), so there is one in-flight count (the gauge's value) and one
  * list of ignored prefixes, the `ignorePaths` of the instrumentation configured last
- * (BizmonHttpInstrumentation.setConfig, the only caller of configureRecorder).
+ * (BizmonHttpInstrumentation.setConfig, and the plugin's start() for a service without a framework).
  */
 let ignorePrefixes: readonly string[] = [];
 let inFlight = 0;

@@ -9,6 +9,8 @@
  *   ≥ 22.22.3 / 24.11.1, as import-in-the-middle's `supportsSyncHooks()` decides), they are
  *   used: `module.register` runs the hooks on a separate loader thread, which cost
  *   about 40 ms and 12 MiB of every start on Node 20 (bench/startup.mjs).
+ * - Only the names are needed here (each plugin's `modules`): the instrumentations, and
+ *   OpenTelemetry's instrumentation framework, load with the first package they patch.
  * - import-in-the-middle is resolved from @opentelemetry/instrumentation, so the hook and the
  *   instrumentations' `Hook`s share one copy of it.
  */
@@ -16,9 +18,20 @@ import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const { start, shutdown, instrumentedModules } = await import('./start.js');
-// start() registers the instrumentations, and their import-in-the-middle Hooks, synchronously.
+// The instrumentations are registered when the app first loads a package they patch, as with
+// --require (start.ts): every package bizmon patches is CommonJS, and its own files are
+// `require`d while it loads, also when the app `import`s it. Their import-in-the-middle Hooks,
+// registered then, are still called for the module being imported (import-in-the-middle calls a
+// new Hook for every module it has wrapped so far).
 void start();
 process.once('beforeExit', () => void shutdown());
+// An ESM app's `import` of @opentelemetry/api does not go through `require`, where start()
+// waits for it to register the global MeterProvider: required now, which registers it.
+try {
+  createRequire(import.meta.url)('@opentelemetry/api');
+} catch {
+  // Not installed (a peer dependency): no app code can use a global MeterProvider either.
+}
 
 const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // Matched against resolved URLs: the package's own files wherever the package manager put them.

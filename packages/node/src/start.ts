@@ -1,35 +1,39 @@
-import {
-  InstrumentationBase,
-  registerInstrumentations,
-  type Instrumentation,
-} from '@opentelemetry/instrumentation';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import {
   resolveConfig,
   startTelemetry,
   warn,
+  type BizmonConfig,
   type BizmonOptions,
   type BizmonPlugin,
   type Telemetry,
 } from '@bizmon/core';
 import { plugins } from './plugins';
+import { onFirstRequire } from './first-require';
 import { withPrivateRequireHook } from './private-require-hook';
 
 /** Libraries that must load after the preload for their instrumentation to apply. */
 const LATE_MODULES = ['pg', 'ioredis', 'express', 'fastify', 'koa'];
 
 let started: Promise<Telemetry> | undefined;
-let disableInstrumentations: (() => void) | undefined;
+let disposers: (() => void)[] = [];
 let activePlugins: BizmonPlugin[] = [];
 let registered: Instrumentation[] = [];
 
 /**
- * Names of the packages the registered instrumentations patch (`pg`, `ioredis`, `express`…),
- * for the ESM loader hook (register.mts), which then leaves every other module alone.
+ * Names of the packages bizmon's instrumentations patch (`pg`, `ioredis`, `express`…), for the
+ * ESM loader hook (register.mts), which then leaves every other module alone.
  */
 export function instrumentedModules(): string[] {
-  const names = registered.flatMap((i) =>
-    i instanceof InstrumentationBase ? i.getModuleDefinitions().map((d) => d.name) : [],
-  );
+  const names = [
+    ...activePlugins.flatMap((p) => p.modules ?? []),
+    ...registered.flatMap((i) => {
+      // InstrumentationBase's, without loading the framework to test `instanceof` against.
+      const definitions = (i as { getModuleDefinitions?: () => { name: string }[] })
+        .getModuleDefinitions;
+      return typeof definitions === 'function' ? definitions.call(i).map((d) => d.name) : [];
+    }),
+  ];
   return [...new Set(names)];
 }
 
@@ -46,41 +50,83 @@ function warnAboutEarlyModules(): void {
   }
 }
 
+/** Constructs and registers the plugins' instrumentations; returns the plugins that failed. */
+function registerFor(config: BizmonConfig, from: readonly BizmonPlugin[]): BizmonPlugin[] {
+  const instrumentations: Instrumentation[] = [];
+  const failed: BizmonPlugin[] = [];
+  if (from.length === 0) return failed;
+  withPrivateRequireHook(() => {
+    for (const plugin of from) {
+      try {
+        instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
+      } catch (err) {
+        failed.push(plugin);
+        warn(
+          `the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`,
+        );
+      }
+    }
+  });
+  if (instrumentations.length === 0) return failed;
+  try {
+    // Loaded here, with the first instrumentations: see `modules` in @bizmon/core's plugin.ts.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { registerInstrumentations } = require('@opentelemetry/instrumentation') as {
+      registerInstrumentations: (options: { instrumentations: Instrumentation[] }) => () => void;
+    };
+    disposers.push(registerInstrumentations({ instrumentations }));
+    registered.push(...instrumentations);
+  } catch (err) {
+    warn(`instrumentations failed to register: ${(err as Error).message}`);
+  }
+  return failed;
+}
+
 /**
  * Starts bizmon: configuration (options over the environment), HTTP, PostgreSQL and Redis
- * instrumentation, and the exporter. The instrumentations are registered synchronously, before
- * this returns its promise, so the app's later `require`s are patched. Calling it again returns
- * the first call's result. Never throws: every failure is logged and the app runs on.
+ * instrumentation, and the exporter. The instrumentations are registered before the app
+ * requires a package they patch: those of a plugin that names its packages (`modules`) when
+ * the app first requires one of them (first-require.ts), the others before this returns its
+ * promise. Calling it again returns the first call's result. Never throws: every failure is
+ * logged and the app runs on.
  */
 export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   if (started) return started;
   const config = resolveConfig(options);
   warnAboutEarlyModules();
-  const instrumentations: Instrumentation[] = [];
   activePlugins = [];
   if (!config.disabled) {
-    withPrivateRequireHook(() => {
-      for (const plugin of plugins(config)) {
-        try {
-          instrumentations.push(...(plugin.instrumentations?.(config) ?? []));
-          activePlugins.push(plugin);
-        } catch (err) {
-          warn(
-            `the ${plugin.name} instrumentation failed to load and is skipped: ${(err as Error).message}`,
-          );
-        }
-      }
-    });
-    try {
-      disableInstrumentations = registerInstrumentations({ instrumentations });
-      registered = instrumentations;
-    } catch (err) {
-      warn(`instrumentations failed to register: ${(err as Error).message}`);
+    const all = plugins(config);
+    const now = all.filter((p) => p.instrumentations && !p.modules?.length);
+    const later = all.filter((p) => p.instrumentations && p.modules?.length);
+    const failed = registerFor(config, now);
+    activePlugins = all.filter((p) => !failed.includes(p));
+    if (later.length > 0) {
+      let pending = true;
+      const load = (): void => {
+        if (!pending) return;
+        pending = false;
+        removeTrigger();
+        registerFor(config, later);
+      };
+      const removeTrigger = onFirstRequire(
+        later.flatMap((p) => p.modules ?? []),
+        load,
+      );
+      disposers.push(() => {
+        pending = false;
+        removeTrigger();
+      });
     }
   }
   // The exporter's server starts asynchronously; recording and the plugins start now, so a
   // helper called while the app is still loading is already counted.
-  const telemetry = startTelemetry(config);
+  // The global MeterProvider (for the app's own OpenTelemetry instruments) when the app first
+  // requires @opentelemetry/api: a process that never loads it cannot use one, and loading it
+  // costs 5–9 MiB of every start. register.mts loads it at once for ESM apps.
+  const telemetry = startTelemetry(config, {
+    deferGlobalMeterProvider: (register) => onFirstRequire(['@opentelemetry/api'], register),
+  });
   const pluginsStarted = activePlugins.map(async (plugin) => {
     try {
       await plugin.start?.(config);
@@ -106,8 +152,8 @@ export async function shutdown(): Promise<void> {
     }
   }
   activePlugins = [];
-  disableInstrumentations?.();
-  disableInstrumentations = undefined;
+  for (const dispose of disposers) dispose();
+  disposers = [];
   registered = [];
   await telemetry.shutdown();
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { constants, createGzip } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { writeStream } from '../exposition';
 import type { ExpositionChoice } from './negotiate';
 
@@ -33,6 +33,9 @@ export async function writeExposition(
   chunks: AsyncIterable<string | Uint8Array>,
 ): Promise<void> {
   if (!choice.gzip) return writeStream(res, chunks);
+  // node:zlib at the first compressed scrape, not at start-up (negotiate.ts says why).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { constants, createGzip } = require('node:zlib') as typeof Zlib;
   const gzip = createGzip({ level: GZIP_LEVEL, flush: constants.Z_NO_FLUSH });
   // A client that goes away stops the compressor; a compressor failure drops the connection.
   res.once('close', () => gzip.destroy());

@@ -22,7 +22,7 @@ const ALLOC_CALLS = 100_000;
 const core = require('@bizmon/core');
 const api = require('@opentelemetry/api');
 // The shared state's switch (what BIZMON_EXEMPLARS=false sets at start), by file: not exported.
-const { state } = require(`${ROOT}/packages/core/dist/state.js`);
+const { state } = require(`${ROOT}/packages/core/dist/base/state.js`);
 
 const telemetry = await core.startTelemetry(
   core.resolveConfig({
@@ -36,7 +36,7 @@ const METHODS = ['GET', 'POST', 'GET', 'PUT'];
 const ENDPOINTS = ['/api/orders/:id', '/api/orders', '/api/users/:id', '/api/credits'];
 // Taken off the module once, as `histogram` is: what is measured is the exemplar work, not
 // TypeScript's CommonJS re-export getters, which every call into @bizmon/core pays alike.
-const { exemplarSpan, observeWithExemplar } = core;
+const { exemplarSpan, observeWithExemplar } = require('@bizmon/core/internal');
 const histogram = core.instruments.http_request_duration_seconds;
 const plain = (i) => histogram.labels(METHODS[i & 3], ENDPOINTS[i & 3]).observe(0.042);
 const withExemplar = (i) =>

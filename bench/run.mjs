@@ -388,7 +388,7 @@ if (startupRuns.length) {
 
 L.push('## Alternatives measured', '');
 L.push(
-  '- Scrape: "bizmon via OTel serializer (before)" is how bizmon first served /metrics — its MetricProducer handed every series to the PrometheusExporter reader and OpenTelemetry\'s PrometheusSerializer rebuilt and re-escaped every label string on every scrape. Replaced by packages/core/src/exposition.ts: each series\' label text is built once and cached on the series, HELP/TYPE written once per family, pieces joined flat per slice of 128 series (string `+=` ropes had made GC two thirds of a 50,000-series scrape), a yield to the event loop every 5 ms, and `/metrics` written chunk by chunk (one 16 MB join had blocked the loop for tens of ms). The OTLP reader still gets the MetricProducer.',
+  '- Scrape: "bizmon via OTel serializer (before)" is how bizmon first served /metrics — its MetricProducer handed every series to the PrometheusExporter reader and OpenTelemetry\'s PrometheusSerializer rebuilt and re-escaped every label string on every scrape. Replaced by packages/core/src/export/exposition.ts: each series\' label text is built once and cached on the series, HELP/TYPE written once per family, pieces joined flat per slice of 128 series (string `+=` ropes had made GC two thirds of a 50,000-series scrape), a yield to the event loop every 5 ms, and `/metrics` written chunk by chunk (one 16 MB join had blocked the loop for tens of ms). The OTLP reader still gets the MetricProducer.',
 );
 L.push(
   '- Hot path: "OpenTelemetry counter.add(1, cached attrs)" shows that caching the attribute object does not rescue the SDK (it still sorts and hashes attributes per call); bizmon\'s positional `labels()` walks a Map tree with no allocation once a series exists.',

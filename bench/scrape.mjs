@@ -26,6 +26,7 @@ const ROUNDS = quick ? 3 : 7;
 const SIZES = quick && !process.argv.includes('--only') ? [1_000, 10_000] : [1_000, 10_000, 50_000];
 
 const core = require('@bizmon/core');
+const internal = require('@bizmon/core/internal');
 const baselines = require('./bench/lib/baselines.cjs');
 const { PrometheusExporter, PrometheusSerializer, MeterProvider } = baselines.openTelemetrySdk();
 
@@ -62,7 +63,7 @@ const otelHistogram = meter.createHistogram('http_request_duration_seconds', {
 });
 const otelSerializer = new PrometheusSerializer();
 
-const producer = new core.BizmonMetricProducer('bench');
+const producer = new internal.BizmonMetricProducer('bench');
 const viaOtelSerializer = new PrometheusSerializer('', false, undefined, false, true);
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE'];

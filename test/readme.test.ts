@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { catalogSpecs, clusterAggregation } from '@bizmon/core';
+import { catalogSpecs } from '@bizmon/core';
+import { clusterAggregation } from '@bizmon/core/internal';
 
 const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -27,7 +28,7 @@ test("the README's metric table is the catalog, row for row", () => {
 
 test('the README documents every configuration variable the code reads', () => {
   const source = readFileSync(
-    join(__dirname, '..', 'packages', 'core', 'src', 'config.ts'),
+    join(__dirname, '..', 'packages', 'core', 'src', 'base', 'config.ts'),
     'utf8',
   );
   const variables = [...source.matchAll(/^\s{2}((?:OTEL|BIZMON)_[A-Z_]+): \{/gm)].map((m) => m[1]);

@@ -53,7 +53,7 @@ describe.each(['express', 'fastify', 'koa'])('%s: five requests right after star
 
 /** Whether the request context is armed once the preload started and `code` ran. */
 function armedAfter(code: string): boolean {
-  // The shared state's key carries the major version (packages/core/src/state.ts).
+  // The shared state's key carries the major version (packages/core/src/base/state.ts).
   const key = `bizmon.core.v${BIZMON_VERSION.split('.')[0]}`;
   const probe = `${code};setImmediate(()=>console.log(globalThis[Symbol.for('${key}')].requestContextInUse))`;
   const out = execFileSync(process.execPath, ['--require', '@bizmon/node/register', '-e', probe], {

@@ -1,4 +1,4 @@
-import { armRequestContext } from '@bizmon/core';
+import { armRequestContext } from '@bizmon/core/internal';
 
 /**
  * Loading this package's main entry is the app's doing (the preload loads

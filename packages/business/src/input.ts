@@ -1,4 +1,5 @@
-import { activeTelemetry, currentUserRole, reportDrop } from '@bizmon/core';
+import { activeTelemetry, currentUserRole } from '@bizmon/core';
+import { reportDrop } from '@bizmon/core/internal';
 
 /**
  * Reading app-supplied input without trusting it. Helpers take plain objects from app code;

@@ -1,4 +1,4 @@
-import type { BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core/internal';
 import type { UserActivityOptions } from './types';
 import { startUserActivity, stopUserActivity, users } from './users';
 

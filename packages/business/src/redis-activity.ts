@@ -1,6 +1,11 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { context } from '@opentelemetry/api';
-import { OWN_REDIS_CONNECTION_NAME, reportDrop, warnRateLimited, withTimeout } from '@bizmon/core';
+import {
+  OWN_REDIS_CONNECTION_NAME,
+  reportDrop,
+  warnRateLimited,
+  withTimeout,
+} from '@bizmon/core/internal';
 import {
   ACTIVE_MINUTES,
   MAU_DAYS,

@@ -1,4 +1,5 @@
-import { defineSignal, instruments, recordApiAbuse, recordSuspiciousAccess } from '@bizmon/core';
+import { instruments } from '@bizmon/core';
+import { defineSignal, recordApiAbuse, recordSuspiciousAccess } from '@bizmon/core/internal';
 import { inputFailed } from './input';
 
 /** A failed login. `ip` and `username` are accepted for detection, never used as labels. */

@@ -1,4 +1,5 @@
-import { instruments, onCollect, reportDrop, warn } from '@bizmon/core';
+import { instruments } from '@bizmon/core';
+import { onCollect, reportDrop, warn } from '@bizmon/core/internal';
 import { publish, type ActivityStore } from './activity';
 import { recording } from './input';
 import { Calendar } from './calendar';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { warnRateLimited } from '@bizmon/core';
+import { warnRateLimited } from '@bizmon/core/internal';
 
 /**
  * One function wrapper for the three ways app code attaches monitoring: a plain wrapper

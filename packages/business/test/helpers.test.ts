@@ -1,4 +1,5 @@
-import { runWithRequestContext, setRequestUser } from '@bizmon/core';
+import { setRequestUser } from '@bizmon/core';
+import { runWithRequestContext } from '@bizmon/core/internal';
 import { aiTasks, credits, errors, security, users } from '@bizmon/business';
 import { expectMatchesCatalog, sampleValue, type Family } from '../../../test/support/exposition';
 import { useTelemetry } from './telemetry';

@@ -1,5 +1,6 @@
 import * as ts from 'typescript';
-import { runWithRequestContext, setRequestUser } from '@bizmon/core';
+import { setRequestUser } from '@bizmon/core';
+import { runWithRequestContext } from '@bizmon/core/internal';
 import * as business from '@bizmon/business';
 import { aiTasks, monitorAiTask, monitorCreditsOperation } from '@bizmon/business';
 import { sampleValue } from '../../../test/support/exposition';

@@ -1,12 +1,12 @@
 import { totalmem } from 'node:os';
+import { instruments } from '@bizmon/core';
 import {
-  instruments,
   isOwnRedisClient,
   onCollect,
   TrackedObjects,
   warnRateLimited,
   withTimeout,
-} from '@bizmon/core';
+} from '@bizmon/core/internal';
 import { inProcessSize } from './in-process';
 import { collectHitRate } from './record';
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { errorTypeOf, instruments, warnRateLimited } from '@bizmon/core';
+import { errorTypeOf, instruments } from '@bizmon/core';
+import { warnRateLimited } from '@bizmon/core/internal';
 import { Kind, kindOf, lookupsIn, operationOf } from './commands';
 import { recordDuration, recordLookups, recordResult } from './record';
 

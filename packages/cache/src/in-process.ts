@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { warnRateLimited } from '@bizmon/core';
+import { warnRateLimited } from '@bizmon/core/internal';
 import { startClientTracking } from './clients';
 import { recordDuration, recordLookups, recordResult, type CacheOperation } from './record';
 

@@ -2,7 +2,7 @@ import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
-import { isOwnRedisClient, unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core';
+import { isOwnRedisClient, unwrapMethod, warnRateLimited, wrapMethod } from '@bizmon/core/internal';
 import { trackClient, type RedisClientLike } from './clients';
 import { onCommandEnd, onCommandStart, type CommandContext } from './commands-tracer';
 import type { IoredisInstrumentationConfig } from './types';

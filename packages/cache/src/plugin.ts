@@ -1,4 +1,4 @@
-import type { BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core/internal';
 import type * as Instrumentation from './instrumentation';
 import { startClientTracking, stopClientTracking } from './clients';
 import type { IoredisInstrumentationConfig } from './types';

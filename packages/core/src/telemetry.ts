@@ -1,26 +1,26 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { BizmonConfig } from './config';
-import { armRequestContext } from './context';
-import { instruments } from './instruments';
-import { registerFallbackMeterProvider } from './global-meter-provider';
-import { info, warn, warnRateLimited } from './log';
-import { createExporterServer } from './exporter-server';
-import { registerStreamingScrape } from './exposition';
-import { formatChunks } from './formats/chunks';
-import type { ExpositionFormat } from './formats/negotiate';
-import { BizmonMetricProducer, runCollectCallbacks } from './producer';
-import { sdkMetrics } from './otel-sdk';
-import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './sdk-pipeline';
-import { sharingRefused, state } from './state';
+import type { BizmonConfig } from './base/config';
+import { armRequestContext } from './base/context';
+import { instruments } from './model/instruments';
+import { registerFallbackMeterProvider } from './export/global-meter-provider';
+import { info, warn, warnRateLimited } from './base/log';
+import { createExporterServer } from './monitoring/exporter-server';
+import { registerStreamingScrape } from './export/exposition';
+import { formatChunks } from './export/formats/chunks';
+import type { ExpositionFormat } from './export/formats/negotiate';
+import { BizmonMetricProducer, runCollectCallbacks } from './export/producer';
+import { sdkMetrics } from './export/otel-sdk';
+import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './export/sdk-pipeline';
+import { sharingRefused, state } from './base/state';
 import { VERSION } from './version';
 import {
   aggregateWhenForking,
   ClusterMember,
   isClusterWorker,
   isPrimaryWithWorkers,
-} from './cluster';
+} from './export/cluster';
 
 /** bizmon's own version (@bizmon/core's), for system_info and the instrumentation scope. */
 export const BIZMON_VERSION: string = VERSION;
@@ -54,7 +54,7 @@ export function activeTelemetry(): Telemetry | undefined {
 /**
  * Listens on host:port. `exclusive` (a cluster worker): binds the port itself rather than
  * sharing it through the cluster's primary, and a taken port is not warned about (another
- * process of the service serves /metrics; cluster/index.ts).
+ * process of the service serves /metrics; export/cluster/index.ts).
  */
 function listen(
   server: Server,
@@ -219,7 +219,7 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
       );
     } else {
       // A primary whose workers bound the port first (it was busy after forking) reports to
-      // them instead (cluster/index.ts).
+      // them instead (export/cluster/index.ts).
       const takenByCluster = (): boolean => clustered && isPrimaryWithWorkers();
       exporterAddress = await listen(
         created,

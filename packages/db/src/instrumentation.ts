@@ -4,16 +4,15 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
 } from '@opentelemetry/instrumentation';
+import { errorTypeOf, instruments } from '@bizmon/core';
 import {
-  errorTypeOf,
   exemplarSpan,
-  instruments,
   observeWithExemplar,
   sqlstateOf,
   unwrapMethod,
   warnRateLimited,
   wrapMethod,
-} from '@bizmon/core';
+} from '@bizmon/core/internal';
 import { parseStatement } from './sql-analysis';
 import { INTERNAL_QUERY, trackPool, type PoolLike } from './pools';
 import { DEFAULT_SLOW_QUERY_THRESHOLD_MS, type PgInstrumentationConfig } from './types';

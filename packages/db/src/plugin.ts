@@ -1,4 +1,4 @@
-import type { BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core/internal';
 import type * as Instrumentation from './instrumentation';
 import { resumePoolTracking, stopPoolTracking } from './pools';
 import type { PgInstrumentationConfig } from './types';

@@ -1,4 +1,5 @@
-import { instruments, TrackedObjects } from '@bizmon/core';
+import { instruments } from '@bizmon/core';
+import { TrackedObjects } from '@bizmon/core/internal';
 
 /** The parts of a pg-pool Pool that bizmon reads (pg-pool 2 and 3). */
 export interface PoolLike {

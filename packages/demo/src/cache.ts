@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { instrumentCache } from '@bizmon/cache';
-import { redactUrls } from '@bizmon/core';
+import { redactUrls } from '@bizmon/core/internal';
 
 /** The demo's cache of user records: Redis at REDIS_URL, else an in-process Map. */
 export interface Cache {

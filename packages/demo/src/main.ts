@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import exitHook from 'async-exit-hook';
 import type { Server } from 'node:http';
-import { escapeControlChars, registerHealthCheck } from '@bizmon/core';
+import { registerHealthCheck } from '@bizmon/core';
+import { escapeControlChars } from '@bizmon/core/internal';
 import { shutdown } from '@bizmon/node';
 import { createApp } from './app';
 import { openCache } from './cache';

@@ -4,7 +4,7 @@ import {
   recordApiAbuse,
   recordSuspiciousAccess,
   warnRateLimited,
-} from '@bizmon/core';
+} from '@bizmon/core/internal';
 
 /** Thresholds of the abuse detectors. Every threshold is "more than N within the window". */
 export interface AbuseDetectionConfig {

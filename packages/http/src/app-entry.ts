@@ -1,4 +1,4 @@
-import { armRequestContext } from '@bizmon/core';
+import { armRequestContext } from '@bizmon/core/internal';
 
 /**
  * The request user API as the app imports it. Loading this package's main entry is the app's

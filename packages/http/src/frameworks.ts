@@ -12,7 +12,7 @@ import {
   warnRateLimited,
   wrapFunction,
   wrapMethod,
-} from '@bizmon/core';
+} from '@bizmon/core/internal';
 import { stateOf, type FrameworkRequest } from './request-state';
 import { markFrameworkServer } from './endpoint';
 import { abuseDetector } from './abuse';

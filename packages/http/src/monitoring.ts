@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serveMonitoring, warnRateLimited, type MonitoringRoute } from '@bizmon/core';
+import { serveMonitoring, warnRateLimited, type MonitoringRoute } from '@bizmon/core/internal';
 import { ignoreRequest } from './recorder';
 
 /** Options of createMonitoringHandler. */

@@ -1,4 +1,4 @@
-import type { BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core/internal';
 import { abuseDetector } from './abuse';
 import type * as Frameworks from './frameworks';
 import { configureRecorder, subscribeRequests, unsubscribeRequests } from './recorder';

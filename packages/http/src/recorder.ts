@@ -1,18 +1,17 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { errorTypeOf, instruments } from '@bizmon/core';
 import {
   ANONYMOUS_ROLE,
   currentRequestContext,
   defineSignal,
-  errorTypeOf,
   exemplarSpan,
   observeWithExemplar,
   enterRequestContext,
-  instruments,
   isOwnServerRequest,
   warnRateLimited,
-} from '@bizmon/core';
+} from '@bizmon/core/internal';
 import { abuseDetector } from './abuse';
 import { addressKey, clientIp } from './client-address';
 import { endpointOf } from './endpoint';

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { currentRequestContext, type RequestContext, type RequestUser } from '@bizmon/core';
+import type { RequestUser } from '@bizmon/core';
+import { currentRequestContext, type RequestContext } from '@bizmon/core/internal';
 
 /**
  * What @bizmon/http knows about one request in flight. It is also the request context that

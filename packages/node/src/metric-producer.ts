@@ -1,4 +1,5 @@
-import { BIZMON_VERSION, BizmonMetricProducer } from '@bizmon/core';
+import { BIZMON_VERSION } from '@bizmon/core';
+import { BizmonMetricProducer } from '@bizmon/core/internal';
 
 /**
  * bizmon's series as an OpenTelemetry `MetricProducer`, for an app that runs its own

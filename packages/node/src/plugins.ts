@@ -1,4 +1,5 @@
-import { runtimeMetricsPlugin, type BizmonConfig, type BizmonPlugin } from '@bizmon/core';
+import type { BizmonConfig } from '@bizmon/core';
+import { runtimeMetricsPlugin, type BizmonPlugin } from '@bizmon/core/internal';
 import { plugin as http } from '@bizmon/http/plugin';
 import { plugin as pg } from '@bizmon/db/plugin';
 import { plugin as ioredis } from '@bizmon/cache';

@@ -1,4 +1,4 @@
-import type { BizmonPlugin } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core/internal';
 import { onAuthenticatedRequest, recordLoginFailure } from '@bizmon/http/plugin';
 import { onLoginFailure, users } from '@bizmon/business/plugin';
 

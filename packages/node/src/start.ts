@@ -2,12 +2,11 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import {
   resolveConfig,
   startTelemetry,
-  warn,
   type BizmonConfig,
   type BizmonOptions,
-  type BizmonPlugin,
   type Telemetry,
 } from '@bizmon/core';
+import { warn, type BizmonPlugin } from '@bizmon/core/internal';
 import { plugins } from './plugins';
 import { onFirstRequire } from './first-require';
 import { withPrivateRequireHook } from './private-require-hook';

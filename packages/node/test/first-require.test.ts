@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { plugin as http } from '@bizmon/http/plugin';
 import { plugin as pg } from '@bizmon/db';
 import { plugin as ioredis } from '@bizmon/cache';
-import { resolveConfig, type BizmonPlugin } from '@bizmon/core';
+import { resolveConfig } from '@bizmon/core';
+import type { BizmonPlugin } from '@bizmon/core/internal';
 
 const FIRST_REQUIRE = require.resolve('../dist/first-require.js');
 const REGISTER = require.resolve('@bizmon/node/register');

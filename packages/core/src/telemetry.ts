@@ -209,14 +209,17 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
     // One /metrics for a clustered service needs a port the processes agree on.
     const clustered = config.cluster && config.exporterPort !== 0;
     if (clustered && isClusterWorker()) cluster = ClusterMember.create(config);
-    if (cluster) {
-      await cluster.join(
+    // A cluster member serves when it holds the port (exclusively), else reports to who does.
+    const join = (member: ClusterMember): Promise<void> =>
+      member.join(
         () => listen(created, config.exporterHost, config.exporterPort, true),
         (address) => {
           exporterAddress = address;
           announce(created, address);
         },
       );
+    if (cluster) {
+      await join(cluster);
     } else {
       // A primary whose workers bound the port first (it was busy after forking) reports to
       // them instead (export/cluster/index.ts).
@@ -238,13 +241,7 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
             return cluster;
           });
       } else if (takenByCluster() && (cluster = ClusterMember.create(config))) {
-        await cluster.join(
-          () => listen(created, config.exporterHost, config.exporterPort, true),
-          (address) => {
-            exporterAddress = address;
-            announce(created, address);
-          },
-        );
+        await join(cluster);
       } else {
         server = undefined;
       }

@@ -9,6 +9,7 @@ import {
   schema3Key,
 } from '../../src/model/native-histogram';
 import { state } from '../../src/base/state';
+import { all, delimited, fields, get, type Field } from '../../../../test/support/protobuf';
 import { useTelemetry } from '../../../../test/support/telemetry';
 
 const bizmon = useTelemetry({ otelServiceName: 'native-test', bizmonNativeHistograms: true });
@@ -208,49 +209,7 @@ test('spans and deltas: gaps of one or two buckets are filled, longer gaps start
 
 // --- The protobuf exposition, decoded field by field (client_model metrics.proto) ---
 
-type Field = [number, number | Buffer];
-function readVarint(buf: Buffer, pos: { at: number }): number {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = buf[pos.at++]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return value;
-    scale *= 128;
-  }
-}
-function fields(buf: Buffer): Field[] {
-  const out: Field[] = [];
-  const pos = { at: 0 };
-  while (pos.at < buf.length) {
-    const key = readVarint(buf, pos);
-    const wire = key & 7;
-    const field = key >>> 3;
-    if (wire === 0) out.push([field, readVarint(buf, pos)]);
-    else if (wire === 1) {
-      out.push([field, buf.readDoubleLE(pos.at)]);
-      pos.at += 8;
-    } else if (wire === 2) {
-      const length = readVarint(buf, pos);
-      out.push([field, buf.subarray(pos.at, pos.at + length)]);
-      pos.at += length;
-    } else throw new Error(`unexpected wire type ${wire}`);
-  }
-  return out;
-}
-const get = (f: Field[], n: number): Field[1] | undefined => f.find(([k]) => k === n)?.[1];
-const all = (f: Field[], n: number): Field[1][] => f.filter(([k]) => k === n).map(([, v]) => v);
 const unzigzag = (n: number): number => (n % 2 === 0 ? n / 2 : -(n + 1) / 2);
-function delimited(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  const pos = { at: 0 };
-  while (pos.at < buf.length) {
-    const length = readVarint(buf, pos);
-    out.push(buf.subarray(pos.at, pos.at + length));
-    pos.at += length;
-  }
-  return out;
-}
 const PROTOBUF =
   'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
 

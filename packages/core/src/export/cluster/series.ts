@@ -41,8 +41,13 @@ export type Snapshot = FamilyTuple[];
 
 /** This process's families as a snapshot (after the collect callbacks have run). */
 export function takeSnapshot(): Snapshot {
+  return snapshotOf(allFamilies(), true);
+}
+
+/** Families as a snapshot; gauges only with `withGauges` (a dead worker's are not kept). */
+function snapshotOf(families: Iterable<AnyFamilyData>, withGauges: boolean): Snapshot {
   const out: Snapshot = [];
-  for (const family of allFamilies()) {
+  for (const family of families) {
     const name = family.spec.name;
     if (isHistogramFamily(family)) {
       const series: HistogramTuple[] = [];
@@ -51,6 +56,7 @@ export function takeSnapshot(): Snapshot {
       );
       if (series.length > 0) out.push([name, 'histogram', series]);
     } else if (isGaugeFamily(family)) {
+      if (!withGauges) continue;
       const series: GaugeTuple[] = [];
       family.forEach((s) => {
         if (s.hasValue) series.push([[...s.labelValues], s.value]);
@@ -271,22 +277,5 @@ export function foldInto(into: Snapshot, snapshot: Snapshot, limit: number): Sna
     { worker: '', snapshot: into, live: false },
     { worker: '', snapshot, live: false },
   ];
-  const out: Snapshot = [];
-  for (const family of mergeContributions(contributions, limit)) {
-    const name = family.spec.name;
-    if (isHistogramFamily(family)) {
-      const series: HistogramTuple[] = [];
-      family.forEach((s) =>
-        series.push([[...s.labelValues], [...s.counts], s.sum, s.count, createdAtMs(s)]),
-      );
-      if (series.length > 0) out.push([name, 'histogram', series]);
-    } else if (!isGaugeFamily(family)) {
-      const series: CounterTuple[] = [];
-      (family as FamilyData<CounterData>).forEach((s) =>
-        series.push([[...s.labelValues], s.value, createdAtMs(s)]),
-      );
-      if (series.length > 0) out.push([name, 'counter', series]);
-    }
-  }
-  return out;
+  return snapshotOf(mergeContributions(contributions, limit), false);
 }

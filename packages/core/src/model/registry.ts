@@ -49,13 +49,22 @@ export interface SeriesBase {
 }
 
 /**
- * Wall-clock base of series' `createdMs`: an offset from it stays a small integer (stored
- * unboxed) for twelve days, where a full timestamp would be a boxed double on every series.
+ * Wall-clock base of series' `createdMs`: an offset from it stays a small integer (a V8 Smi,
+ * stored unboxed) for 24 days of uptime (12 where V8 compresses pointers), where a full
+ * timestamp would be a boxed double on every series.
  * Kept on a global symbol, so two copies of this package read each other's series right.
  */
 export const CREATED_BASE_MS: number = ((globalThis as Record<symbol, unknown>)[
   Symbol.for('bizmon.core.createdBase.v1')
 ] ??= Date.now()) as number;
+
+/**
+ * Now, as a series' `createdMs`. Math.trunc, because V8 keeps the difference of two Date.now()
+ * values as a boxed double (16 more bytes on every series) even when it is a small integer.
+ */
+export function createdOffsetMs(): number {
+  return Math.trunc(Date.now() - CREATED_BASE_MS);
+}
 
 /** When a counter or histogram series was created (ms since the epoch), for `_created`. */
 export function createdAtMs(series: { readonly createdMs: number }): number {
@@ -351,7 +360,7 @@ export abstract class Series implements SeriesBase {
 export class CounterSeries extends Series implements CounterData {
   value = 0;
   /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
-  readonly createdMs = Date.now() - CREATED_BASE_MS;
+  readonly createdMs = createdOffsetMs();
 
   /** Adds `amount` (default 1); a negative, NaN or infinite amount is dropped and counted. */
   add(amount = 1): void {
@@ -409,7 +418,7 @@ export class HistogramSeries extends Series implements HistogramData {
   sum = 0;
   count = 0;
   /** @internal Creation time, ms after CREATED_BASE_MS (see createdAtMs). */
-  readonly createdMs = Date.now() - CREATED_BASE_MS;
+  readonly createdMs = createdOffsetMs();
   min = Infinity;
   max = -Infinity;
   /**

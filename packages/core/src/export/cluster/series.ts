@@ -2,6 +2,7 @@ import { clusterAggregation, type MetricSpec } from '../../model/catalog';
 import { allFamilies } from '../../model/instruments';
 import {
   createdAtMs,
+  createdOffsetMs,
   CREATED_BASE_MS,
   isGaugeFamily,
   isHistogramFamily,
@@ -193,7 +194,7 @@ class MergedFamily implements FamilyData<MergedSeries> {
       min: Infinity,
       max: -Infinity,
       // min() with the contributions' creation times, which are earlier.
-      createdMs: Date.now() - CREATED_BASE_MS,
+      createdMs: createdOffsetMs(),
     };
     this.series.set(key, s);
     return s;

@@ -15,7 +15,6 @@ import {
 } from '@bizmon/core/internal';
 import { stateOf, type FrameworkRequest } from './request-state';
 import { markFrameworkServer } from './endpoint';
-import { abuseDetector } from './abuse';
 import { configureRecorder, subscribeRequests, unsubscribeRequests } from './recorder';
 import { joinRoute, UNMATCHED } from './route-template';
 import type { BizmonHttpInstrumentationConfig } from './types';
@@ -307,7 +306,6 @@ export class BizmonHttpInstrumentation extends InstrumentationBase<BizmonHttpIns
   override setConfig(config: BizmonHttpInstrumentationConfig = {}): void {
     super.setConfig(config);
     configureRecorder(config);
-    if (config.abuseDetection !== undefined) abuseDetector.configure(config.abuseDetection);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {

@@ -1,5 +1,4 @@
 import type { BizmonPlugin } from '@bizmon/core/internal';
-import { abuseDetector } from './abuse';
 import type * as Frameworks from './frameworks';
 import { configureRecorder, subscribeRequests, unsubscribeRequests } from './recorder';
 import type { BizmonHttpInstrumentationConfig } from './types';
@@ -25,7 +24,6 @@ export function plugin(config: BizmonHttpInstrumentationConfig): BizmonPlugin {
       // (BizmonHttpInstrumentation.setConfig): that instrumentation comes later, if ever, and
       // its enable() subscribes too, idempotently.
       configureRecorder(config);
-      if (config.abuseDetection !== undefined) abuseDetector.configure(config.abuseDetection);
       subscribeRequests();
     },
     shutdown() {

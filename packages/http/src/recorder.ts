@@ -61,10 +61,14 @@ const KNOWN_METHODS = new Set([
 let ignorePrefixes: readonly string[] = [];
 let inFlight = 0;
 
-/** Applies the instrumentation's configuration (see BizmonHttpInstrumentationConfig). */
+/**
+ * Applies the instrumentation's configuration (see BizmonHttpInstrumentationConfig): the
+ * ignored prefixes and, when given, the abuse detection's thresholds.
+ */
 export function configureRecorder(config: BizmonHttpInstrumentationConfig): void {
   const prefixes = config.ignorePaths ?? [];
   ignorePrefixes = prefixes.filter((p) => typeof p === 'string' && p.length > 0);
+  if (config.abuseDetection !== undefined) abuseDetector.configure(config.abuseDetection);
 }
 
 function isIgnored(url: string | undefined): boolean {

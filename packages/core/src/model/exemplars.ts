@@ -46,6 +46,9 @@ export const EXEMPLAR_LABEL_CHARS = 'trace_id'.length + 32 + 'span_id'.length + 
 /** Where every copy of @opentelemetry/api 1.x keeps its registered globals (global-utils.ts). */
 const OTEL_API_KEY = Symbol.for('opentelemetry.js.api.1');
 
+/** The OpenTelemetry API, required once a tracer provider is registered (see exemplarSpan). */
+let api: typeof Api | undefined;
+
 /**
  * The span context an observation made now should carry as its exemplar: the active span's,
  * when it is sampled (`traceFlags & SAMPLED`) with valid ids and exemplars are on; otherwise
@@ -54,8 +57,6 @@ const OTEL_API_KEY = Symbol.for('opentelemetry.js.api.1');
  * instrumentation when the query is issued (its callback runs in the connection's context).
  * Never throws (an app's context manager is foreign code).
  */
-let api: typeof Api | undefined;
-
 export function exemplarSpan(): SpanContext | undefined {
   if (state.exemplars === false) return undefined;
   // No tracer provider registered: no span is sampled, and the API's context lookup (a global

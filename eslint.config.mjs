@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'deploy/**', 'bench/out/**'] },
+  { ignores: ['**/dist/**', '**/bundle/**', '**/node_modules/**', 'deploy/**', 'bench/out/**'] },
   ...tseslint.configs.recommended,
   {
     // CommonJS fixtures, scripts and package bins require() by design.

@@ -191,12 +191,28 @@ describe('the packed packages', () => {
           'package.json',
           'LICENSE',
           'README.md',
-          'dist/index.js',
           'dist/index.d.ts',
           'src/index.ts',
         ]),
       });
       expect(files.filter((f) => /tsbuildinfo|(^|\/)test\/|\.test\./.test(f))).toEqual([]);
+      // Every file its `main` and `exports` name (the bundle's entry points, scripts/bundle.mjs).
+      const manifest = JSON.parse(
+        readFileSync(
+          join(root, 'packages', pkg.name.slice('@bizmon/'.length), 'package.json'),
+          'utf8',
+        ),
+      ) as { main: string; exports: Record<string, string | Record<string, string>> };
+      const targets = [
+        manifest.main,
+        ...Object.values(manifest.exports).flatMap((t) =>
+          typeof t === 'string' ? [t] : Object.values(t),
+        ),
+      ].map((t) => t.replace(/^\.\//, ''));
+      expect({ pkg: pkg.name, missing: targets.filter((t) => !files.includes(t)) }).toEqual({
+        pkg: pkg.name,
+        missing: [],
+      });
     }
     const files = (name: string): string[] =>
       packed.find((p) => p.name === name)!.files.map((f) => f.path);
@@ -208,7 +224,7 @@ describe('the packed packages', () => {
       ]),
     );
     expect(files('@bizmon/node')).toEqual(
-      expect.arrayContaining(['dist/register.js', 'dist/register.mjs']),
+      expect.arrayContaining(['bundle/register.js', 'bundle/modules.js', 'dist/register.mjs']),
     );
   });
 });

@@ -6,21 +6,32 @@ import { armRequestContext } from './base/context';
 import { instruments } from './model/instruments';
 import { registerFallbackMeterProvider } from './export/global-meter-provider';
 import { info, warn, warnRateLimited } from './base/log';
-import { createExporterServer } from './monitoring/exporter-server';
+import type * as ExporterServer from './monitoring/exporter-server';
 import { registerStreamingScrape } from './export/exposition';
-import { formatChunks } from './export/formats/chunks';
+import type * as Formats from './export/formats/chunks';
 import type { ExpositionFormat } from './export/formats/negotiate';
-import { BizmonMetricProducer, runCollectCallbacks } from './export/producer';
+import type * as Producer from './export/producer';
 import { sdkMetrics } from './export/otel-sdk';
-import { createSdkPipeline, DeferredMeterProvider, type SdkPipeline } from './export/sdk-pipeline';
+import type * as SdkPipelines from './export/sdk-pipeline';
+import type { SdkPipeline } from './export/sdk-pipeline';
 import { sharingRefused, state } from './base/state';
 import { VERSION } from './version';
-import {
-  aggregateWhenForking,
-  ClusterMember,
-  isClusterWorker,
-  isPrimaryWithWorkers,
-} from './export/cluster';
+import type * as Cluster from './export/cluster';
+import type { ClusterMember } from './export/cluster';
+import { deferred } from './base/deferred';
+
+/* eslint-disable @typescript-eslint/no-require-imports -- deferred loading is the point here */
+// The parts of the pipeline a process may never use, each loaded when first used: the exporter's
+// server (and node:http) when it starts, the exposition formats at the first scrape, the SDK
+// pipeline (and OTLP) when it is built, the cluster's export when the server starts.
+const exporterServer = deferred(
+  () => require('./monitoring/exporter-server') as typeof ExporterServer,
+);
+const formats = deferred(() => require('./export/formats/chunks') as typeof Formats);
+const producers = deferred(() => require('./export/producer') as typeof Producer);
+const sdkPipelines = deferred(() => require('./export/sdk-pipeline') as typeof SdkPipelines);
+const clusters = deferred(() => require('./export/cluster') as typeof Cluster);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** bizmon's own version (@bizmon/core's), for system_info and the instrumentation scope. */
 export const BIZMON_VERSION: string = VERSION;
@@ -104,6 +115,15 @@ export interface StartTelemetryOptions {
    * Without it, the MeterProvider is registered at start.
    */
   readonly deferGlobalMeterProvider?: (register: () => void) => () => void;
+  /**
+   * Defers the exporter's server: called with the function that starts it (loads node:http,
+   * binds the port, joins the cluster's export), returns the function that cancels it. The
+   * pipeline then starts without waiting for the port, and `exporterAddress` is set once the
+   * server listens. @bizmon/node's preload starts it at the first turn of the event loop: a
+   * process that ends before (a CLI, a script under NODE_OPTIONS) neither pays for node:http
+   * nor takes the port. Without it, the server starts at once and the start waits for it.
+   */
+  readonly deferExporter?: (serve: () => void) => () => void;
 }
 
 /**
@@ -155,9 +175,12 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
   state.exemplars = config.exemplars;
   if (config.requestContext === 'always') armRequestContext();
 
-  const producer = new BizmonMetricProducer(BIZMON_VERSION);
   let sdk: SdkPipeline | undefined;
-  const sdkPipeline = (): SdkPipeline => (sdk ??= createSdkPipeline(config, producer));
+  const sdkPipeline = (): SdkPipeline =>
+    (sdk ??= sdkPipelines().createSdkPipeline(
+      config,
+      new (producers().BizmonMetricProducer)(BIZMON_VERSION),
+    ));
   const wantsPrometheus = config.metricsExporters.includes('prometheus') && !config.disabled;
   // OTLP pushes on a timer, so its reader starts now; otherwise the SDK waits for a scrape or
   // for the app's first meter.
@@ -167,7 +190,7 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
   if (!config.disabled) {
     const registerGlobal = (): void => {
       unregisterGlobal = registerFallbackMeterProvider(
-        new DeferredMeterProvider(() => sdkPipeline().meterProvider),
+        new (sdkPipelines().DeferredMeterProvider)(() => sdkPipeline().meterProvider),
       );
       if (!unregisterGlobal)
         warn('another global MeterProvider is registered; bizmon exports its own metrics only');
@@ -180,11 +203,11 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
   async function* scrapeStream(
     format: ExpositionFormat = 'text',
   ): AsyncGenerator<string | Uint8Array, void, undefined> {
-    await runCollectCallbacks();
+    await producers().runCollectCallbacks();
     // In a clustered service's aggregator, every process's families merged (cluster/).
     const families = await cluster?.collect();
     // target_info and the app's own instruments, then bizmon's families.
-    yield* formatChunks(format, await sdkPipeline().appMetricsText(), families);
+    yield* formats().formatChunks(format, await sdkPipeline().appMetricsText(), families);
   }
   const scrape = async (): Promise<string> => {
     const parts: string[] = [];
@@ -202,8 +225,13 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
   let exporterAddress: AddressInfo | undefined;
   let cluster: ClusterMember | undefined;
   let stopped = false;
-  if (wantsPrometheus) {
-    const created = createExporterServer(config);
+  let serving: Promise<void> | undefined;
+  let cancelServe: (() => void) | undefined;
+  const serve = async (): Promise<void> => {
+    if (stopped) return;
+    const { aggregateWhenForking, ClusterMember, isClusterWorker, isPrimaryWithWorkers } =
+      clusters();
+    const created = exporterServer().createExporterServer(config);
     server = created;
     state.ownServers.add(created);
     // One /metrics for a clustered service needs a port the processes agree on.
@@ -246,6 +274,13 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
         server = undefined;
       }
     }
+  };
+  if (wantsPrometheus) {
+    if (options.deferExporter) {
+      cancelServe = options.deferExporter(() => {
+        serving ??= serve();
+      });
+    } else await (serving = serve());
   }
 
   const telemetry: Telemetry = {
@@ -271,6 +306,8 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
       state.pipeline = undefined;
       state.enabled = false;
       stopped = true;
+      cancelServe?.();
+      await serving;
       cluster?.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

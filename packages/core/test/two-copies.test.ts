@@ -1,6 +1,6 @@
 /**
  * Two copies of @bizmon/core in one process (issue #18): a second copy of the built package —
- * its dist/ and package.json, with another version — in a temporary node_modules, loaded with
+ * its bundle and package.json, with another version — in a temporary node_modules, loaded with
  * the workspace's copy by a fixture app, in both orders. Compatible copies record into one
  * registry and scrape it whichever starts the export; an incompatible one warns on one line
  * and does nothing, never crashes.
@@ -21,21 +21,24 @@ const ownVersion = (
   JSON.parse(readFileSync(join(workspaceCopy, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
-/** Another version of the built package: the same dist/, its package.json and version.js saying `version`. */
+/**
+ * Another version of the built package: the same build, its package.json and its bundle (what
+ * Node loads, scripts/bundle.mjs) saying `version`.
+ */
 function copyAs(version: string): string {
   const dir = join(work, version, 'node_modules', '@bizmon', 'core');
   mkdirSync(dir, { recursive: true });
-  cpSync(join(workspaceCopy, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(workspaceCopy, 'bundle'), join(dir, 'bundle'), { recursive: true });
   const manifest = JSON.parse(readFileSync(join(workspaceCopy, 'package.json'), 'utf8')) as {
     version: string;
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, version }, null, 2));
-  // A build of another version carries that version in its generated dist/version.js.
-  const versionFile = join(dir, 'dist', 'version.js');
-  writeFileSync(
-    versionFile,
-    readFileSync(versionFile, 'utf8').replace(`'${manifest.version}'`, `'${version}'`),
-  );
+  // A build of another version carries that version in its generated version.js.
+  const bundle = join(dir, 'bundle', 'modules.js');
+  const source = readFileSync(bundle, 'utf8');
+  const declaration = `exports2.VERSION = "${manifest.version}";`;
+  if (!source.includes(declaration)) throw new Error(`no ${declaration} in ${bundle}`);
+  writeFileSync(bundle, source.replace(declaration, `exports2.VERSION = "${version}";`));
   return dir;
 }
 

@@ -17,18 +17,19 @@
 import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-const { start, shutdown, instrumentedModules } = await import('./start.js');
-// The instrumentations are registered when the app first loads a package they patch, as with
-// --require (start.ts): every package bizmon patches is CommonJS, and its own files are
-// `require`d while it loads, also when the app `import`s it. Their import-in-the-middle Hooks,
-// registered then, are still called for the module being imported (import-in-the-middle calls a
-// new Hook for every module it has wrapped so far).
-void start();
-process.once('beforeExit', () => void shutdown());
+// The CommonJS preload, through the package's own `exports` (the bundled copy, which the app's
+// `require`s and `import`s of @bizmon/node share): it starts bizmon and flushes at exit. The
+// instrumentations are registered when the app first loads a package they patch, as with
+// --require: every package bizmon patches is CommonJS, and its own files are `require`d while it
+// loads, also when the app `import`s it. Their import-in-the-middle Hooks, registered then, are
+// still called for the module being imported (import-in-the-middle calls a new Hook for every
+// module it has wrapped so far).
+const require = createRequire(import.meta.url);
+const { instrumentedModules } = require('@bizmon/node/register') as typeof import('./register.js');
 // An ESM app's `import` of @opentelemetry/api does not go through `require`, where start()
 // waits for it to register the global MeterProvider: required now, which registers it.
 try {
-  createRequire(import.meta.url)('@opentelemetry/api');
+  require('@opentelemetry/api');
 } catch {
   // Not installed (a peer dependency): no app code can use a global MeterProvider either.
 }
@@ -38,9 +39,7 @@ const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\]/g, '\\
 const include = instrumentedModules().map((name) => new RegExp(`/node_modules/${escape(name)}/`));
 
 if (include.length > 0) {
-  const fromInstrumentation = createRequire(
-    createRequire(import.meta.url).resolve('@opentelemetry/instrumentation'),
-  );
+  const fromInstrumentation = createRequire(require.resolve('@opentelemetry/instrumentation'));
   const iitm = (file: string): string =>
     pathToFileURL(fromInstrumentation.resolve(`import-in-the-middle/${file}`)).href;
   const { supportsSyncHooks } = (await import(iitm('supports-sync-hooks.mjs'))) as {

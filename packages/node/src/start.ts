@@ -90,6 +90,27 @@ function registerFor(config: BizmonConfig, from: readonly BizmonPlugin[]): Bizmo
  * logged and the app runs on.
  */
 export function start(options: BizmonOptions = {}): Promise<Telemetry> {
+  return startWith(options, false);
+}
+
+/**
+ * start() for the preload (register.ts): the exporter's server starts at the first turn of the
+ * event loop, once the app's main module has run, and the start does not wait for it. A
+ * process that ends in its main module (a CLI, a build step, a script under NODE_OPTIONS) then
+ * neither loads node:http nor takes the exporter's port (bench/startup.mjs); a service binds
+ * it a moment later than before, with the same warning when it is taken.
+ */
+export function startPreloaded(): Promise<Telemetry> {
+  return startWith({}, true);
+}
+
+function afterMainModule(serve: () => void): () => void {
+  // unref: only the app's own handles keep the process alive for it.
+  const turn = setImmediate(serve).unref();
+  return () => clearImmediate(turn);
+}
+
+function startWith(options: BizmonOptions, preloaded: boolean): Promise<Telemetry> {
   if (started) return started;
   const config = resolveConfig(options);
   warnAboutEarlyModules();
@@ -125,6 +146,7 @@ export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   // costs 5–9 MiB of every start. register.mts loads it at once for ESM apps.
   const telemetry = startTelemetry(config, {
     deferGlobalMeterProvider: (register) => onFirstRequire(['@opentelemetry/api'], register),
+    ...(preloaded ? { deferExporter: afterMainModule } : {}),
   });
   const pluginsStarted = activePlugins.map(async (plugin) => {
     try {

@@ -4,20 +4,15 @@ import type * as OtelCore from '@opentelemetry/core';
 import type * as ExporterPrometheus from '@opentelemetry/exporter-prometheus';
 import type * as Resources from '@opentelemetry/resources';
 import type * as SdkMetrics from '@opentelemetry/sdk-metrics';
+import { deferred } from '../base/deferred';
 
 /**
- * The OpenTelemetry SDK packages, each required on first use instead of when bizmon loads.
- * Every process started with the preload in NODE_OPTIONS (build scripts, CLIs, one-off jobs)
- * pays what bizmon loads at start-up; these four cost about 35 ms and 10 MiB of it on Node 20
- * (bench/startup.mjs), and are needed only once the process scrapes, pushes OTLP or creates an
- * OpenTelemetry meter of its own. `@opentelemetry/api` too (5–9 MiB on Node 20–24): the
- * preload registers the global MeterProvider when the app first requires it (telemetry.ts).
+ * The OpenTelemetry SDK packages, each required on first use (base/deferred.ts): these four
+ * cost about 35 ms and 10 MiB of every start on Node 20 (bench/startup.mjs), and are needed
+ * only once the process scrapes, pushes OTLP or creates an OpenTelemetry meter of its own.
+ * `@opentelemetry/api` too (5–9 MiB on Node 20–24): the preload registers the global
+ * MeterProvider when the app first requires it (telemetry.ts).
  */
-function deferred<T>(load: () => T): () => T {
-  let loaded: { value: T } | undefined;
-  return () => (loaded ??= { value: load() }).value;
-}
-
 export const otelApi = deferred(() => require('@opentelemetry/api') as typeof Api);
 export const sdkMetrics = deferred(
   () => require('@opentelemetry/sdk-metrics') as typeof SdkMetrics,

@@ -3,8 +3,10 @@
 // --import, Prometheus exporter on a free port; and with OTLP configured, the exporter package
 // it then loads; and in a process that loads Express, beside that process without bizmon),
 // `require('prom-client')`, and stock OpenTelemetry metrics with
-// instrumentation-http (fixtures/otel-preload.cjs). Every process under NODE_OPTIONS pays this.
-// Variants are rotated per round; "added" is taken per round against bare.
+// instrumentation-http (fixtures/otel-preload.cjs); and a process that lives one timer long,
+// with and without the preload (it then starts its exporter). Every process under NODE_OPTIONS
+// pays this. Variants are rotated per round; "added" is taken per round against the variant's
+// baseline (bare unless it names another).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BENCH_DIR, emit, median, rotate, ROOT, summary } from './lib/common.mjs';
@@ -22,7 +24,11 @@ const quiet = {
   OTEL_EXPORTER_PROMETHEUS_PORT: '0',
   BENCH_EXPORTER_PORT: '0',
 };
-/** name → node arguments before `-e`, the script, and extra environment. */
+const LIVING = 'setTimeout(() => {}, 20)';
+/**
+ * name → node arguments before `-e`, the script, extra environment, and the variant "added" is
+ * taken against (bare unless named).
+ */
 const VARIANTS = {
   bare: { args: [], script: '0' },
   'bizmon --require': { args: ['--require', '@bizmon/node/register'], script: '0' },
@@ -43,6 +49,17 @@ const VARIANTS = {
   "bizmon --require, require('express')": {
     args: ['--require', '@bizmon/node/register'],
     script: "require('express')",
+    baseline: "require('express')",
+  },
+  // The preload starts the exporter's server (node:http, the port) at the first turn of the
+  // event loop: a process that ends in its main module, as `node -e 0`, never does. These two
+  // rows are a process that lives one timer long, so they include it; compare them with each
+  // other.
+  'process living 20 ms': { args: [], script: LIVING },
+  'bizmon --require, process living 20 ms': {
+    args: ['--require', '@bizmon/node/register'],
+    script: LIVING,
+    baseline: 'process living 20 ms',
   },
   "require('prom-client')": { args: [], script: "require('prom-client')" },
   'stock OpenTelemetry (instrumentation-http)': {
@@ -74,13 +91,15 @@ for (let round = 0; round < ROUNDS; round++) {
 const variants = {};
 for (const name of names) {
   const s = samples[name];
+  const base = samples[VARIANTS[name].baseline ?? 'bare'];
   variants[name] = {
+    baseline: VARIANTS[name].baseline ?? 'bare',
     ms: summary(s.map((x) => x.ms)),
     cpuMs: summary(s.map((x) => x.cpuMs)),
     rssBytes: summary(s.map((x) => x.rssBytes)),
-    addedMs: summary(s.map((x, i) => x.ms - samples.bare[i].ms)),
-    addedCpuMs: summary(s.map((x, i) => x.cpuMs - samples.bare[i].cpuMs)),
-    addedRssBytes: summary(s.map((x, i) => x.rssBytes - samples.bare[i].rssBytes)),
+    addedMs: summary(s.map((x, i) => x.ms - base[i].ms)),
+    addedCpuMs: summary(s.map((x, i) => x.cpuMs - base[i].cpuMs)),
+    addedRssBytes: summary(s.map((x, i) => x.rssBytes - base[i].rssBytes)),
     warnings: [...new Set(s.flatMap((x) => x.stderr.split('\n').filter((l) => /warn/i.test(l))))],
   };
 }

@@ -1,4 +1,11 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+
+/** lru-cache, required with the first cache: a process that serves no request never loads it. */
+function lruCache<V extends object>(max: number): LRUCache<string, V> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LRUCache: Cache } = require('lru-cache') as typeof import('lru-cache');
+  return new Cache<string, V>({ max });
+}
 import {
   API_ABUSE_SEVERITY,
   recordApiAbuse,
@@ -188,11 +195,11 @@ export class AbuseDetector {
   }
 
   private get clients(): LRUCache<string, ClientWindows> {
-    return (this.clientsCache ??= new LRUCache({ max: this.config.maxClients }));
+    return (this.clientsCache ??= lruCache<ClientWindows>(this.config.maxClients));
   }
 
   private get logins(): LRUCache<string, LoginFailures> {
-    return (this.loginsCache ??= new LRUCache({ max: this.config.maxClients }));
+    return (this.loginsCache ??= lruCache<LoginFailures>(this.config.maxClients));
   }
 
   /** The configuration in force. */

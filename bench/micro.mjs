@@ -39,7 +39,7 @@ const STATUS = ['200', '201', '200', '204'];
 const ROLES = ['user', 'admin', 'user', 'anonymous'];
 const USER_IDS = Array.from({ length: 1024 }, (_, i) => `user-${i}`);
 
-const { registry, requests: pcCounter, duration: pcHistogram } = baselines.promClientHttpMetrics();
+const { requests: pcCounter, duration: pcHistogram } = baselines.promClientHttpMetrics();
 
 const otelProvider = new MeterProvider({
   readers: [new PrometheusExporter({ preventServerStart: true })],

@@ -44,8 +44,15 @@ describe.each(PUBLISHED)('@bizmon/%s', (name) => {
     expect(readFileSync(join(root, dir, 'LICENSE'), 'utf8')).toBe(rootLicense);
     for (const field of ['description', 'keywords', 'repository', 'engines', 'types', 'exports'])
       expect({ field, present: pkg[field] !== undefined }).toEqual({ field, present: true });
-    expect(pkg.files).toEqual(expect.arrayContaining(['dist']));
-    expect(pkg.scripts?.prepack).toBe('tsc -b');
+    // The packages Node loads into an app ship their bundle (scripts/bundle.mjs) and types;
+    // alerting ships tsc's output.
+    const bundled = name !== 'alerting';
+    expect(pkg.files).toEqual(
+      expect.arrayContaining(bundled ? ['bundle', 'dist/**/*.d.ts'] : ['dist']),
+    );
+    expect(pkg.scripts?.prepack).toBe(
+      bundled ? `tsc -b && node ../../scripts/bundle.mjs ${name}` : 'tsc -b',
+    );
     expect(pkg.publishConfig).toEqual({ access: 'public' });
   });
 

@@ -102,6 +102,10 @@ export async function startApp(
       reject(new Error(`app exited with ${code}:\n${out}`));
     });
   });
+  await exporterListening(
+    () => out,
+    preload === 'none' ? { BIZMON_DISABLED: 'true' } : options.env,
+  );
   return {
     child,
     port,
@@ -119,6 +123,29 @@ export async function startApp(
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * Waits (5 s at most) for the preload's exporter to say it listens, or that it could not: the
+ * preload starts it at the app's first turn of the event loop, which can come after the app
+ * said it was ready. Not when the environment turns the exporter off.
+ */
+async function exporterListening(
+  output: () => string,
+  env: Record<string, string | undefined> = {},
+): Promise<void> {
+  const exporters = env.OTEL_METRICS_EXPORTER;
+  if (
+    env.BIZMON_DISABLED === 'true' ||
+    env.OTEL_SDK_DISABLED === 'true' ||
+    (exporters !== undefined && !exporters.includes('prometheus'))
+  )
+    return;
+  const said = /\[bizmon\] (metrics on |warning: the metrics exporter could not listen)/;
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+    if (said.test(output())) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** GETs a URL and returns status and body text. */

@@ -47,6 +47,18 @@ describe.each([
   });
 });
 
+test("an ESM app's own meter, taken right after its import of the API, is exported (--import)", async () => {
+  const app = await startApp(join(fixtures, 'own-meter.mjs'), { preload: '--import' });
+  try {
+    const scrape = await get(`http://127.0.0.1:${app.exporterPort}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(scrape.body).toMatch(/^app_jobs_total\{[^}]*queue="render"[^}]*\} 3$/m);
+    expect(nodeWarnings(app.output())).toEqual([]);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('a taken exporter port leaves the app serving, with one clear line in the log', async () => {
   const blocker = createServer();
   const port = await freePort();

@@ -14,6 +14,7 @@
  * - import-in-the-middle is resolved from @opentelemetry/instrumentation, so the hook and the
  *   instrumentations' `Hook`s share one copy of it.
  */
+import * as nodeModule from 'node:module';
 import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -25,14 +26,47 @@ import { pathToFileURL } from 'node:url';
 // still called for the module being imported (import-in-the-middle calls a new Hook for every
 // module it has wrapped so far).
 const require = createRequire(import.meta.url);
+const API = '@opentelemetry/api';
 const { instrumentedModules } = require('@bizmon/node/register') as typeof import('./register.js');
-// An ESM app's `import` of @opentelemetry/api does not go through `require`, where start()
-// waits for it to register the global MeterProvider: required now, which registers it.
-try {
-  require('@opentelemetry/api');
-} catch {
-  // Not installed (a peer dependency): no app code can use a global MeterProvider either.
+/** Loads @opentelemetry/api, which makes start() register the global MeterProvider. */
+function loadApi(): void {
+  try {
+    require(API);
+  } catch {
+    // Not installed (a peer dependency): no app code can use a global MeterProvider either.
+  }
 }
+
+/** `module.registerHooks` (Node ≥ 22.15 and 23.5), which @types/node 20 does not declare. */
+type RegisterHooks = (hooks: {
+  resolve(
+    specifier: string,
+    context: unknown,
+    nextResolve: (specifier: string, context: unknown) => unknown,
+  ): unknown;
+}) => { deregister(): void };
+const registerHooks = (nodeModule as unknown as { registerHooks?: RegisterHooks }).registerHooks;
+
+// An ESM app's `import` of @opentelemetry/api does not go through `require`, where start()
+// waits for it to register the global MeterProvider. The API must be registered before the
+// importer's first `metrics.getMeter()` (it has no proxy for meters), and loading it costs
+// 5–9 MiB of every start. Where resolve hooks run in this thread, one loads it at the first
+// resolution of the API (an `import` or a `require`, by the app or a library), before the
+// importer runs; elsewhere (Node 20) it is loaded now.
+if (registerHooks) {
+  let seen = false;
+  const hooks = registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (!seen && (specifier === API || specifier.startsWith(`${API}/`))) {
+        seen = true;
+        loadApi();
+        // Not from inside the resolution, which is walking the hook chain.
+        queueMicrotask(() => hooks.deregister());
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+} else loadApi();
 
 const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // Matched against resolved URLs: the package's own files wherever the package manager put them.

@@ -156,13 +156,6 @@ if (startup) {
     // processes load the machine (a busy quick run can show MISSED on wall time alone).
     `+${added.addedMs.median.toFixed(0)} ms wall (+${added.addedCpuMs.median.toFixed(0)} ms CPU), +${fmtBytes(added.addedRssBytes.median)} peak RSS`,
   );
-  const living = startup['bizmon --require, process living 20 ms'];
-  if (living)
-    target(
-      'Start-up, exporter started: the preload adds ≤ 60 ms and ≤ 15 MiB to a process that lives',
-      living.addedMs.median <= 60 && living.addedRssBytes.median <= 15 * 1024 * 1024,
-      `+${living.addedMs.median.toFixed(0)} ms wall (+${living.addedCpuMs.median.toFixed(0)} ms CPU), +${fmtBytes(living.addedRssBytes.median)} peak RSS`,
-    );
 }
 const perSeries = results.memory?.perSeries;
 if (perSeries) {

@@ -277,8 +277,11 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
   };
   if (wantsPrometheus) {
     if (options.deferExporter) {
+      // Nobody awaits a deferred start: a failure is logged, never an unhandled rejection.
       cancelServe = options.deferExporter(() => {
-        serving ??= serve();
+        serving ??= serve().catch((err: Error) =>
+          warn(`the metrics exporter failed to start: ${err.message}`),
+        );
       });
     } else await (serving = serve());
   }

@@ -86,8 +86,9 @@ function registerFor(config: BizmonConfig, from: readonly BizmonPlugin[]): Bizmo
  * instrumentation, and the exporter. The instrumentations are registered before the app
  * requires a package they patch: those of a plugin that names its packages (`modules`) when
  * the app first requires one of them (first-require.ts), the others before this returns its
- * promise. Calling it again returns the first call's result. Never throws: every failure is
- * logged and the app runs on.
+ * promise. Calling it again returns the first call's result (under the preload, whose exporter
+ * starts at the first turn of the event loop, `exporterAddress` is set once it listens). Never
+ * throws: every failure is logged and the app runs on.
  */
 export function start(options: BizmonOptions = {}): Promise<Telemetry> {
   return startWith(options, false);
@@ -143,7 +144,8 @@ function startWith(options: BizmonOptions, preloaded: boolean): Promise<Telemetr
   // helper called while the app is still loading is already counted.
   // The global MeterProvider (for the app's own OpenTelemetry instruments) when the app first
   // requires @opentelemetry/api: a process that never loads it cannot use one, and loading it
-  // costs 5–9 MiB of every start. register.mts loads it at once for ESM apps.
+  // costs 5–9 MiB of every start. register.mts waits for an ESM app's import of it (Node ≥ 22.15)
+  // or loads it at once (Node 20).
   const telemetry = startTelemetry(config, {
     deferGlobalMeterProvider: (register) => onFirstRequire(['@opentelemetry/api'], register),
     ...(preloaded ? { deferExporter: afterMainModule } : {}),

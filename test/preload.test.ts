@@ -1,12 +1,14 @@
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   expectMatchesCatalog,
   promtoolFindings,
   PROM_CLIENT_NAME_LINTS,
   sampleValue,
 } from './support/exposition';
-import { APP_NODE_VERSION, get, startApp, freePort } from './support/apps';
+import { APP_NODE, APP_NODE_VERSION, get, startApp, freePort } from './support/apps';
 import { hasBinary, hasServer } from './support/env';
 
 const fixtures = join(__dirname, 'fixtures');
@@ -57,6 +59,51 @@ test("an ESM app's own meter, taken right after its import of the API, is export
   } finally {
     await app.stop();
   }
+});
+
+describe('a process that ends in its main module (a CLI, a script under NODE_OPTIONS)', () => {
+  // The preload starts its exporter at the first turn of the event loop, which such a process
+  // never reaches: it neither loads node:http nor takes the port (bench/startup.mjs).
+  const script = `process.on('exit', () => console.log(JSON.stringify({
+    http: process.moduleLoadList.includes('NativeModule http'),
+  })));`;
+  const run = async (port: number): Promise<{ http: boolean; stderr: string }> => {
+    const { stdout, stderr } = await promisify(execFile)(
+      APP_NODE,
+      ['--require', '@bizmon/node/register', '-e', script],
+      {
+        env: {
+          ...process.env,
+          OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+        },
+      },
+    );
+    return { ...(JSON.parse(stdout) as { http: boolean }), stderr };
+  };
+
+  test('loads no node:http and opens no port', async () => {
+    const port = await freePort();
+    const { http, stderr } = await run(port);
+    expect({ http, stderr }).toEqual({ http: false, stderr: '' });
+    // The port is still free: binding it works.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject).listen(port, '127.0.0.1', () => resolve());
+    });
+    probe.close();
+  });
+
+  test('says nothing when the service beside it holds the exporter port', async () => {
+    const blocker = createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+    try {
+      expect(await run(port)).toEqual({ http: false, stderr: '' });
+    } finally {
+      blocker.close();
+    }
+  });
 });
 
 test('a taken exporter port leaves the app serving, with one clear line in the log', async () => {

@@ -8,18 +8,17 @@ import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { bundledEntries, bundledPackages } from './support/bundles';
 
 const runFile = promisify(execFile);
 const root = join(__dirname, '..');
-const BUNDLED = ['core', 'http', 'db', 'cache', 'business', 'node'];
-/** Entry points per package, as `@bizmon/<package>[/<subpath>]` (register starts bizmon: left out). */
-const ENTRIES = [
-  ...BUNDLED.map((name) => `@bizmon/${name}`),
-  '@bizmon/core/internal',
-  '@bizmon/http/plugin',
-  '@bizmon/db/plugin',
-  '@bizmon/business/plugin',
-];
+const BUNDLED = bundledPackages();
+/** Every bundled entry point, as `@bizmon/<package>[/<subpath>]` (register starts bizmon: left out). */
+const ENTRIES = BUNDLED.flatMap((name) =>
+  bundledEntries(name)
+    .filter((entry) => entry !== './register')
+    .map((entry) => `@bizmon/${name}${entry.slice(1)}`),
+);
 
 function jsFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -28,6 +27,22 @@ function jsFiles(dir: string): string[] {
 }
 
 describe('the bundles', () => {
+  test('are those of the packages the preload loads, with their entry points', () => {
+    expect(BUNDLED).toEqual(['business', 'cache', 'core', 'db', 'http', 'node']);
+    expect(ENTRIES.sort()).toEqual([
+      '@bizmon/business',
+      '@bizmon/business/plugin',
+      '@bizmon/cache',
+      '@bizmon/core',
+      '@bizmon/core/internal',
+      '@bizmon/db',
+      '@bizmon/db/plugin',
+      '@bizmon/http',
+      '@bizmon/http/plugin',
+      '@bizmon/node',
+    ]);
+  });
+
   test.each(BUNDLED)('@bizmon/%s: bundle/modules.js is newer than every file of dist/', (name) => {
     const bundle = statSync(join(root, 'packages', name, 'bundle', 'modules.js')).mtimeMs;
     const stale = jsFiles(join(root, 'packages', name, 'dist')).filter(

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIZMON_VERSION } from '@bizmon/core';
+import { bundledPackages } from './support/bundles';
 
 const root = join(__dirname, '..');
 const PUBLISHED = ['core', 'http', 'db', 'cache', 'business', 'alerting', 'node'];
@@ -46,7 +47,7 @@ describe.each(PUBLISHED)('@bizmon/%s', (name) => {
       expect({ field, present: pkg[field] !== undefined }).toEqual({ field, present: true });
     // The packages Node loads into an app ship their bundle (scripts/bundle.mjs) and types;
     // alerting ships tsc's output.
-    const bundled = name !== 'alerting';
+    const bundled = bundledPackages().includes(name);
     expect(pkg.files).toEqual(
       expect.arrayContaining(bundled ? ['bundle', 'dist/**/*.d.ts'] : ['dist']),
     );

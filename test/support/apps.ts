@@ -102,10 +102,7 @@ export async function startApp(
       reject(new Error(`app exited with ${code}:\n${out}`));
     });
   });
-  await exporterListening(
-    () => out,
-    preload === 'none' ? { BIZMON_DISABLED: 'true' } : options.env,
-  );
+  if (preload !== 'none') await exporterListening(() => out, options.env);
   return {
     child,
     port,

@@ -13,11 +13,9 @@ import type { ExpositionFormat } from './export/formats/negotiate';
 import type * as Producer from './export/producer';
 import { sdkMetrics } from './export/otel-sdk';
 import type * as SdkPipelines from './export/sdk-pipeline';
-import type { SdkPipeline } from './export/sdk-pipeline';
 import { sharingRefused, state } from './base/state';
 import { VERSION } from './version';
 import type * as Cluster from './export/cluster';
-import type { ClusterMember } from './export/cluster';
 import { deferred } from './base/deferred';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- deferred loading is the point here */
@@ -175,8 +173,8 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
   state.exemplars = config.exemplars;
   if (config.requestContext === 'always') armRequestContext();
 
-  let sdk: SdkPipeline | undefined;
-  const sdkPipeline = (): SdkPipeline =>
+  let sdk: SdkPipelines.SdkPipeline | undefined;
+  const sdkPipeline = (): SdkPipelines.SdkPipeline =>
     (sdk ??= sdkPipelines().createSdkPipeline(
       config,
       new (producers().BizmonMetricProducer)(BIZMON_VERSION),
@@ -223,7 +221,7 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
 
   let server: Server | undefined;
   let exporterAddress: AddressInfo | undefined;
-  let cluster: ClusterMember | undefined;
+  let cluster: Cluster.ClusterMember | undefined;
   let stopped = false;
   let serving: Promise<void> | undefined;
   let cancelServe: (() => void) | undefined;
@@ -238,7 +236,7 @@ async function start(config: BizmonConfig, options: StartTelemetryOptions): Prom
     const clustered = config.cluster && config.exporterPort !== 0;
     if (clustered && isClusterWorker()) cluster = ClusterMember.create(config);
     // A cluster member serves when it holds the port (exclusively), else reports to who does.
-    const join = (member: ClusterMember): Promise<void> =>
+    const join = (member: Cluster.ClusterMember): Promise<void> =>
       member.join(
         () => listen(created, config.exporterHost, config.exporterPort, true),
         (address) => {

@@ -22,6 +22,16 @@ import Module from 'node:module';
 type Require = (this: Module, id: string) => unknown;
 
 const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const alternativesOf = (names: readonly string[]): string => names.map(escape).join('|');
+
+/**
+ * Matches a path or URL inside one of the packages, wherever the package manager put them
+ * (`…/node_modules/pg/lib/client.js`): the requiring file here, the module's URL in the ESM
+ * loader hook (register.mts).
+ */
+export function packageFilePattern(names: readonly string[]): RegExp {
+  return new RegExp(`[/\\\\]node_modules[/\\\\](?:${alternativesOf(names)})[/\\\\]`);
+}
 
 /**
  * Installs the wrapper; `onFirst` runs at most once. Returns the function that removes it
@@ -32,9 +42,8 @@ export function onFirstRequire(names: readonly string[], onFirst: () => void): (
   const original = proto.require;
   /** Where this wrapper sends requires: the original, then what `onFirst` installed. */
   let next = original;
-  const alternatives = names.map(escape).join('|');
-  const bare = new RegExp(`^(?:${alternatives})(?:/|$)`);
-  const inside = new RegExp(`[/\\\\]node_modules[/\\\\](?:${alternatives})[/\\\\]`);
+  const bare = new RegExp(`^(?:${alternativesOf(names)})(?:/|$)`);
+  const inside = packageFilePattern(names);
   let fired = false;
 
   function fire(): void {

@@ -27,7 +27,8 @@ import { pathToFileURL } from 'node:url';
 // module it has wrapped so far).
 const require = createRequire(import.meta.url);
 const API = '@opentelemetry/api';
-const { instrumentedModules } = require('@bizmon/node/register') as typeof import('./register.js');
+const { instrumentedModules, packageFilePattern } =
+  require('@bizmon/node/register') as typeof import('./register.js');
 /** Loads @opentelemetry/api, which makes start() register the global MeterProvider. */
 function loadApi(): void {
   try {
@@ -37,7 +38,19 @@ function loadApi(): void {
   }
 }
 
-/** `module.registerHooks` (Node ≥ 22.15 and 23.5), which @types/node 20 does not declare. */
+// import-in-the-middle, resolved from @opentelemetry/instrumentation (see above). Its
+// `supportsSyncHooks()` decides where this file uses Node's in-thread hooks, for both of its
+// hooks: `module.registerHooks` exists from 22.15, but its first releases mishandled some
+// `require`s inside the ESM graph (fixed in 22.22.3 and 24.11.1).
+const fromInstrumentation = createRequire(require.resolve('@opentelemetry/instrumentation'));
+const iitm = (file: string): string =>
+  pathToFileURL(fromInstrumentation.resolve(`import-in-the-middle/${file}`)).href;
+const { supportsSyncHooks } = (await import(iitm('supports-sync-hooks.mjs'))) as {
+  supportsSyncHooks: () => boolean;
+};
+const syncHooks = supportsSyncHooks();
+
+/** `module.registerHooks`, which @types/node 20 does not declare. */
 type RegisterHooks = (hooks: {
   resolve(
     specifier: string,
@@ -45,15 +58,15 @@ type RegisterHooks = (hooks: {
     nextResolve: (specifier: string, context: unknown) => unknown,
   ): unknown;
 }) => { deregister(): void };
-const registerHooks = (nodeModule as unknown as { registerHooks?: RegisterHooks }).registerHooks;
 
 // An ESM app's `import` of @opentelemetry/api does not go through `require`, where start()
 // waits for it to register the global MeterProvider. The API must be registered before the
 // importer's first `metrics.getMeter()` (it has no proxy for meters), and loading it costs
-// 5–9 MiB of every start. Where resolve hooks run in this thread, one loads it at the first
-// resolution of the API (an `import` or a `require`, by the app or a library), before the
-// importer runs; elsewhere (Node 20) it is loaded now.
-if (registerHooks) {
+// 5–9 MiB of every start. With in-thread hooks, one loads it at the first resolution of the API
+// (an `import` or a `require`, by the app or a library), before the importer runs; elsewhere
+// (Node 20, early 22 and 24 releases) it is loaded now.
+if (syncHooks) {
+  const { registerHooks } = nodeModule as unknown as { registerHooks: RegisterHooks };
   let seen = false;
   const hooks = registerHooks({
     resolve(specifier, context, nextResolve) {
@@ -68,18 +81,11 @@ if (registerHooks) {
   });
 } else loadApi();
 
-const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-// Matched against resolved URLs: the package's own files wherever the package manager put them.
-const include = instrumentedModules().map((name) => new RegExp(`/node_modules/${escape(name)}/`));
-
-if (include.length > 0) {
-  const fromInstrumentation = createRequire(require.resolve('@opentelemetry/instrumentation'));
-  const iitm = (file: string): string =>
-    pathToFileURL(fromInstrumentation.resolve(`import-in-the-middle/${file}`)).href;
-  const { supportsSyncHooks } = (await import(iitm('supports-sync-hooks.mjs'))) as {
-    supportsSyncHooks: () => boolean;
-  };
-  if (supportsSyncHooks()) {
+const instrumented = instrumentedModules();
+if (instrumented.length > 0) {
+  // Matched against resolved URLs: the packages' own files wherever the package manager put them.
+  const include = [packageFilePattern(instrumented)];
+  if (syncHooks) {
     const hooks = (await import(iitm('register-hooks.mjs'))) as {
       register: (options: { include: RegExp[] }) => void;
     };

@@ -6,6 +6,7 @@ import { startPreloaded, shutdown } from './start';
 
 // For register.mts, which loads this file: the packages its ESM loader hook must see.
 export { instrumentedModules } from './start';
+export { packageFilePattern } from './first-require';
 
 void startPreloaded();
 process.once('beforeExit', () => void shutdown());

@@ -144,8 +144,8 @@ function startWith(options: BizmonOptions, preloaded: boolean): Promise<Telemetr
   // helper called while the app is still loading is already counted.
   // The global MeterProvider (for the app's own OpenTelemetry instruments) when the app first
   // requires @opentelemetry/api: a process that never loads it cannot use one, and loading it
-  // costs 5–9 MiB of every start. register.mts waits for an ESM app's import of it (Node ≥ 22.15)
-  // or loads it at once (Node 20).
+  // costs 5–9 MiB of every start. register.mts waits for an ESM app's import of it where Node
+  // runs its hooks in-thread, or loads it at once (Node 20).
   const telemetry = startTelemetry(config, {
     deferGlobalMeterProvider: (register) => onFirstRequire(['@opentelemetry/api'], register),
     ...(preloaded ? { deferExporter: afterMainModule } : {}),
